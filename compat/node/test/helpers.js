@@ -1,0 +1,138 @@
+// Shared set-up for the Node compatibility suite: a client of the official Telnyx SDK
+// pointed at the Dialtone server named by DIALTONE_BASE_URL / DIALTONE_API_KEY, plus
+// helpers that create each test's own data with unique names.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import Telnyx, { APIError } from 'telnyx';
+
+export const BASE_URL = process.env.DIALTONE_BASE_URL;
+export const API_KEY = process.env.DIALTONE_API_KEY;
+
+if (!BASE_URL || !API_KEY) {
+  throw new Error('DIALTONE_BASE_URL and DIALTONE_API_KEY must be set (see scripts/compat.sh)');
+}
+
+/**
+ * A client of the official SDK. Retries are off so that a failing call is reported once,
+ * with the server's own answer, and a create is never sent twice.
+ */
+export function client({ apiKey = API_KEY, baseURL = BASE_URL } = {}) {
+  return new Telnyx({ apiKey, baseURL, maxRetries: 0, timeout: 15_000 });
+}
+
+/** A random lowercase hex suffix that keeps this run's data apart from earlier runs'. */
+export function suffix() {
+  return randomBytes(6).toString('hex');
+}
+
+export function uniqueEmail(tag, sfx = suffix()) {
+  return `compat-${tag}-${sfx}@example.com`;
+}
+
+export { randomUUID };
+
+/** Creates a managed account with a unique email and business name. */
+export async function createManagedAccount(c, { tag = 'ma', sfx = suffix(), ...body } = {}) {
+  const params = {
+    business_name: `Compat ${tag} ${sfx} LLC`,
+    email: uniqueEmail(tag, sfx),
+    ...body,
+  };
+  const res = await c.managedAccounts.create(params);
+  assert.ok(res && typeof res === 'object', `create returned ${JSON.stringify(res)}`);
+  assert.ok(res.data, `create response has no data: ${JSON.stringify(res)}`);
+  return res.data;
+}
+
+/** Lists every managed account matching `query`, walking pages with the SDK's auto-pagination. */
+export async function listAll(c, query) {
+  const out = [];
+  for await (const item of c.managedAccounts.list(query)) out.push(item);
+  return out;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function assertIsoTime(v, what) {
+  assert.equal(typeof v, 'string', `${what} should be a string, got ${JSON.stringify(v)}`);
+  assert.match(v, ISO, `${what} should be ISO 8601`);
+}
+
+export function assertUuid(v, what) {
+  assert.equal(typeof v, 'string', `${what} should be a string, got ${JSON.stringify(v)}`);
+  assert.match(v, UUID, `${what} should be a UUID`);
+}
+
+/** The fields the spec requires of `ManagedAccount` (create, retrieve, update, actions). */
+export function assertManagedAccount(a, { withKeys = true } = {}) {
+  const j = JSON.stringify(a);
+  assert.equal(a.record_type, 'managed_account', `record_type in ${j}`);
+  assertUuid(a.id, 'id');
+  assert.equal(typeof a.email, 'string', `email in ${j}`);
+  assert.match(a.email, /@/, `email in ${j}`);
+  assert.equal(typeof a.api_user, 'string', `api_user in ${j}`);
+  assert.equal(typeof a.manager_account_id, 'string', `manager_account_id in ${j}`);
+  assert.ok(a.manager_account_id.length > 0, `manager_account_id in ${j}`);
+  assertIsoTime(a.created_at, 'created_at');
+  assertIsoTime(a.updated_at, 'updated_at');
+  if (withKeys) {
+    assert.equal(typeof a.api_key, 'string', `api_key in ${j}`);
+    assert.ok(a.api_key.length > 0, `api_key in ${j}`);
+    assert.equal(typeof a.api_token, 'string', `api_token in ${j}`);
+  }
+  for (const f of ['managed_account_allow_custom_pricing', 'rollup_billing']) {
+    if (a[f] !== undefined) assert.equal(typeof a[f], 'boolean', `${f} in ${j}`);
+  }
+  if (a.organization_name !== undefined) assert.equal(typeof a.organization_name, 'string', `organization_name in ${j}`);
+}
+
+/** The fields of `OrganizationUser`, with the types the spec gives them. */
+export function assertOrganizationUser(u) {
+  const j = JSON.stringify(u);
+  assert.equal(typeof u.id, 'string', `id in ${j}`);
+  assert.equal(typeof u.email, 'string', `email in ${j}`);
+  assertIsoTime(u.created_at, 'created_at');
+  assert.ok(['organization_owner', 'organization_sub_user'].includes(u.record_type), `record_type in ${j}`);
+  assert.ok(['enabled', 'disabled', 'blocked'].includes(u.user_status), `user_status in ${j}`);
+  if (u.last_sign_in_at !== undefined && u.last_sign_in_at !== null) assertIsoTime(u.last_sign_in_at, 'last_sign_in_at');
+  if (u.organization_user_bypasses_sso !== undefined) {
+    assert.equal(typeof u.organization_user_bypasses_sso, 'boolean', `organization_user_bypasses_sso in ${j}`);
+  }
+}
+
+export function assertGroups(groups, j) {
+  assert.ok(Array.isArray(groups), `groups should be an array in ${j}`);
+  for (const g of groups) {
+    assert.equal(typeof g.id, 'string', `group id in ${j}`);
+    assert.equal(typeof g.name, 'string', `group name in ${j}`);
+  }
+}
+
+/** The Telnyx error envelope: `{"errors":[{"code","title",...}]}` with string code and title. */
+export function assertErrorEnvelope(body, { code } = {}) {
+  const j = JSON.stringify(body);
+  assert.ok(body && Array.isArray(body.errors) && body.errors.length > 0, `error body should be {"errors":[..]}: ${j}`);
+  const e = body.errors[0];
+  assert.equal(typeof e.code, 'string', `errors[0].code should be a string: ${j}`);
+  assert.equal(typeof e.title, 'string', `errors[0].title should be a string: ${j}`);
+  if (code !== undefined) assert.equal(e.code, code, `errors[0].code in ${j}`);
+  return e;
+}
+
+/**
+ * Awaits `promise`, which must reject with the SDK error class `cls` and HTTP `status`.
+ * Returns the error so the caller can look at `err.error` (the parsed body).
+ */
+export async function expectError(promise, cls, status) {
+  let result;
+  try {
+    result = await promise;
+  } catch (err) {
+    if (!(err instanceof APIError)) throw err;
+    assert.equal(err.status, status, `expected HTTP ${status}, got ${err.status}: ${err.message}`);
+    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err.constructor.name}: ${err.message}`);
+    return err;
+  }
+  assert.fail(`expected ${cls.name} (HTTP ${status}), but the call succeeded with ${JSON.stringify(result)}`);
+}

@@ -1,0 +1,260 @@
+//! The error catalogue: every error Dialtone answers, with its HTTP status, Telnyx code and
+//! title, in one table. The HTTP layer renders an [`ApiError`] in the error shape of the
+//! product the operation belongs to; nothing else builds error bodies.
+
+use serde_json::{Value, json};
+
+/// Every kind of error the API can answer. The numeric codes are Telnyx's documented API
+/// error codes; codes starting with `9` are Dialtone's own (no Telnyx equivalent exists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// 10002: a phone number that cannot exist.
+    InvalidPhoneNumber,
+    /// 10004: a required parameter is absent.
+    MissingParameter,
+    /// 10005: unknown id, unknown path, or another account's resource.
+    NotFound,
+    /// 10006: an id that is not well-formed.
+    InvalidId,
+    /// 10007: a fault we did not expect (logged; the body says nothing more).
+    Unexpected,
+    /// 10009: no API key, or an unknown one.
+    AuthenticationFailed,
+    /// 10010: the key is known but may not do this (disabled account, not a manager).
+    AuthorizationFailed,
+    /// 10011: too many requests (rate limit or injected fault).
+    TooManyRequests,
+    /// 10012: the resource already exists.
+    Duplicate,
+    /// 10015: the request is not well-formed (query or body syntax).
+    BadRequest,
+    /// 10016: phone number must be E.164.
+    NotE164,
+    /// 10019: invalid email address.
+    InvalidEmail,
+    /// 10020: a field of the wrong JSON type.
+    InvalidType,
+    /// 10021: the resource is still in use.
+    InUse,
+    /// 10023: the body is not JSON.
+    InvalidJson,
+    /// 10015 at 422: a value of the right type that breaks a rule (range, enum, length).
+    InvalidValue,
+    /// 413: the body is over the documented limit.
+    PayloadTooLarge,
+    /// 501: an operation of the subset that Dialtone does not build yet.
+    NotImplemented,
+    /// 500/503: an injected fault (simulation endpoint).
+    InjectedFault,
+    /// 503: the store is unreachable.
+    Unavailable,
+}
+
+impl Code {
+    /// `(status, code, title)`: the catalogue itself.
+    pub const fn entry(self) -> (u16, &'static str, &'static str) {
+        match self {
+            Code::InvalidPhoneNumber => (422, "10002", "Invalid phone number"),
+            Code::MissingParameter => (422, "10004", "Missing required parameter"),
+            Code::NotFound => (404, "10005", "Resource not found"),
+            Code::InvalidId => (400, "10006", "Invalid ID"),
+            Code::Unexpected => (500, "10007", "Unexpected error"),
+            Code::AuthenticationFailed => (401, "10009", "Authentication failed"),
+            Code::AuthorizationFailed => (403, "10010", "Authorization failed"),
+            Code::TooManyRequests => (429, "10011", "Too many requests"),
+            Code::Duplicate => (409, "10012", "Duplicate resource"),
+            Code::BadRequest => (400, "10015", "Bad Request"),
+            Code::NotE164 => (422, "10016", "Phone number must be in +E.164 format"),
+            Code::InvalidEmail => (422, "10019", "Invalid email address"),
+            Code::InvalidType => (422, "10020", "Invalid resource type"),
+            Code::InUse => (422, "10021", "Resource in use"),
+            Code::InvalidJson => (400, "10023", "Invalid JSON"),
+            Code::InvalidValue => (422, "10015", "Invalid value"),
+            Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
+            Code::NotImplemented => (501, "90501", "Not implemented"),
+            Code::InjectedFault => (500, "90500", "Injected fault"),
+            Code::Unavailable => (503, "90503", "Service unavailable"),
+        }
+    }
+
+    pub const fn status(self) -> u16 {
+        self.entry().0
+    }
+
+    /// The detail used when the caller gives none.
+    pub const fn default_detail(self) -> &'static str {
+        match self {
+            Code::InvalidPhoneNumber => "The phone number is invalid.",
+            Code::MissingParameter => "A required parameter was missing.",
+            Code::NotFound => "The requested resource or URL could not be found.",
+            Code::InvalidId => "The resource ID provided was invalid.",
+            Code::Unexpected => "An unexpected error occured.",
+            Code::AuthenticationFailed => "Could not understand the provided credentials.",
+            Code::AuthorizationFailed => {
+                "You do not have permission to perform the requested action on the specified resource or resources."
+            }
+            Code::TooManyRequests => "You have exceeded the maximum number of allowed requests.",
+            Code::Duplicate => "Resource is a duplicate.",
+            Code::BadRequest => "The request failed because it was not well-formed.",
+            Code::NotE164 => "The specified phone number parameter must be in +E.164 format.",
+            Code::InvalidEmail => "The 'email' parameter is not a valid email address.",
+            Code::InvalidType => "The requested parameter has the wrong type.",
+            Code::InUse => "The resource can not be removed as it is still in use.",
+            Code::InvalidJson => "The supplied JSON body could not be parsed.",
+            Code::InvalidValue => "The value of a parameter is not valid.",
+            Code::PayloadTooLarge => "The request body is larger than the server accepts.",
+            Code::NotImplemented => "This operation is not implemented by Dialtone yet.",
+            Code::InjectedFault => "A fault injected through the simulation API.",
+            Code::Unavailable => "The service is temporarily unavailable.",
+        }
+    }
+}
+
+/// An error to answer, independent of how the product renders it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{code:?}: {detail}")]
+pub struct ApiError {
+    pub code: Code,
+    /// Overrides the catalogue's status (an injected 503, say).
+    pub status: Option<u16>,
+    pub detail: String,
+    /// JSON pointer (RFC 6901) to the offending body field.
+    pub pointer: Option<String>,
+    /// Name of the offending query or path parameter.
+    pub parameter: Option<String>,
+    /// Seconds a client should wait (429).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: Code) -> Self {
+        ApiError {
+            code,
+            status: None,
+            detail: code.default_detail().to_owned(),
+            pointer: None,
+            parameter: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// Points at a body field; `field` is a JSON pointer such as `/email`.
+    pub fn pointer(mut self, field: impl Into<String>) -> Self {
+        self.pointer = Some(field.into());
+        self
+    }
+
+    pub fn parameter(mut self, name: impl Into<String>) -> Self {
+        self.parameter = Some(name.into());
+        self
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(Code::NotFound)
+    }
+
+    pub fn unexpected() -> Self {
+        Self::new(Code::Unexpected)
+    }
+
+    /// A required body field is missing.
+    pub fn missing(field: &str) -> Self {
+        Self::new(Code::MissingParameter)
+            .detail(format!("The '{field}' parameter is required."))
+            .pointer(format!("/{field}"))
+    }
+
+    /// A body field has a value that breaks a rule.
+    pub fn invalid(field: &str, why: impl Into<String>) -> Self {
+        Self::new(Code::InvalidValue)
+            .detail(why)
+            .pointer(format!("/{}", field.trim_start_matches('/')))
+    }
+
+    /// A query parameter has a value that breaks a rule.
+    pub fn invalid_param(param: &str, why: impl Into<String>) -> Self {
+        Self::new(Code::InvalidValue).detail(why).parameter(param)
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or(self.code.status())
+    }
+
+    /// The one Telnyx error object: `{code, title, detail, source, meta}`.
+    pub fn error_object(&self) -> Value {
+        let (_, code, title) = self.code.entry();
+        let mut obj = json!({
+            "code": code,
+            "title": title,
+            "detail": self.detail,
+            "meta": { "url": format!("https://developers.telnyx.com/docs/overview/errors/{code}") },
+        });
+        let mut source = serde_json::Map::new();
+        if let Some(p) = &self.pointer {
+            source.insert("pointer".into(), Value::String(p.clone()));
+        }
+        if let Some(p) = &self.parameter {
+            source.insert("parameter".into(), Value::String(p.clone()));
+        }
+        if !source.is_empty() {
+            obj["source"] = Value::Object(source);
+        }
+        obj
+    }
+
+    /// The usual envelope: `{"errors": [..]}`.
+    pub fn body(&self) -> Value {
+        json!({ "errors": [self.error_object()] })
+    }
+}
+
+impl From<Code> for ApiError {
+    fn from(code: Code) -> Self {
+        ApiError::new(code)
+    }
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_telnyx_envelope_with_source() {
+        let e = ApiError::missing("business_name");
+        let b = e.body();
+        assert_eq!(e.status(), 422);
+        assert_eq!(b["errors"][0]["code"], "10004");
+        assert_eq!(b["errors"][0]["title"], "Missing required parameter");
+        assert_eq!(b["errors"][0]["source"]["pointer"], "/business_name");
+        assert!(b["errors"][0]["meta"]["url"].as_str().unwrap().ends_with("10004"));
+    }
+
+    #[test]
+    fn source_is_left_out_when_nothing_is_pointed_at() {
+        let b = ApiError::not_found().body();
+        assert!(b["errors"][0].get("source").is_none());
+        assert_eq!(ApiError::not_found().status(), 404);
+    }
+
+    #[test]
+    fn status_can_be_overridden() {
+        assert_eq!(ApiError::new(Code::InjectedFault).with_status(503).status(), 503);
+    }
+}

@@ -1,0 +1,23 @@
+//! The domain of Dialtone: what the product decides, free of HTTP and storage.
+//!
+//! Handlers in `dialtone-api` parse a request, call into a service that loads documents
+//! from the store, hand them to the rules here, and persist the [`store::ChangeSet`]
+//! that comes back. Everything in this crate is deterministic given its inputs
+//! (including the [`clock::Clock`]), so it is tested without a server.
+
+pub mod accounts;
+pub mod body;
+pub mod clock;
+pub mod error;
+pub mod jobs;
+pub mod keys;
+pub mod page;
+pub mod query;
+pub mod users;
+
+pub use error::{ApiError, Code};
+
+/// The timestamp format Telnyx uses in bodies: RFC 3339 with milliseconds and `Z`.
+pub fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

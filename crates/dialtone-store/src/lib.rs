@@ -1,0 +1,561 @@
+//! Durable state for Dialtone.
+//!
+//! Resources are stored as JSON documents keyed by `(kind, id)` with the columns the
+//! product looks things up by (owning account, parent, a unique key) and a version for
+//! optimistic concurrency. The domain decides what a document contains; this crate only
+//! keeps documents, API key hashes and scheduler jobs, and applies a [`ChangeSet`]
+//! atomically, so a state change and the jobs (timers, webhook events) it causes are
+//! committed together or not at all.
+//!
+//! Two backends share this interface: SQLite (WAL; the embedded default) and PostgreSQL
+//! (the scale-out store, where several `dialtone serve` processes share one database and
+//! claim jobs with `FOR UPDATE SKIP LOCKED`). Each owns its migrations (`sqlite.rs`,
+//! `postgres.rs`); the query text is shared where the dialects agree.
+
+mod migrate;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A document with the same `(kind, id)` or unique key exists.
+    #[error("duplicate")]
+    Duplicate,
+    /// The document changed since it was read (optimistic concurrency); re-read and retry.
+    #[error("conflict")]
+    Conflict,
+    #[error("bad database url: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One stored resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Doc {
+    pub kind: String,
+    pub id: String,
+    pub account_id: String,
+    pub parent_id: Option<String>,
+    /// Unique across the kind when set (the domain scopes it, e.g. `"{account}:{name}"`).
+    pub unique_key: Option<String>,
+    pub data: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Doc {
+    pub fn new(kind: &str, id: impl Into<String>, account_id: impl Into<String>, data: Value, created_at: DateTime<Utc>) -> Doc {
+        Doc {
+            kind: kind.to_owned(),
+            id: id.into(),
+            account_id: account_id.into(),
+            parent_id: None,
+            unique_key: None,
+            data,
+            version: 0,
+            created_at,
+        }
+    }
+
+    pub fn parent(mut self, parent: impl Into<String>) -> Doc {
+        self.parent_id = Some(parent.into());
+        self
+    }
+
+    pub fn unique(mut self, key: impl Into<String>) -> Doc {
+        self.unique_key = Some(key.into());
+        self
+    }
+}
+
+/// A job for the scheduler: a row with a due time, claimed by one worker at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    pub id: String,
+    pub kind: String,
+    pub payload: Value,
+    pub due_at: DateTime<Utc>,
+    /// Jobs sharing an ordering key run one at a time, oldest first (events of one call).
+    pub ordering_key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub payload: Value,
+    pub due_at: DateTime<Utc>,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: i64,
+}
+
+/// Everything one domain operation changes, applied in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeSet {
+    pub inserts: Vec<Doc>,
+    /// Documents to overwrite; each must still have the version it was read at.
+    pub updates: Vec<Doc>,
+    pub deletes: Vec<(String, String)>,
+    pub jobs: Vec<NewJob>,
+    /// `(key_hash, account_id, shown_prefix)`.
+    pub api_keys: Vec<(String, String, String)>,
+    pub settings: Vec<(String, String)>,
+}
+
+impl ChangeSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn insert(mut self, d: Doc) -> Self {
+        self.inserts.push(d);
+        self
+    }
+    pub fn update(mut self, d: Doc) -> Self {
+        self.updates.push(d);
+        self
+    }
+    pub fn delete(mut self, kind: &str, id: &str) -> Self {
+        self.deletes.push((kind.to_owned(), id.to_owned()));
+        self
+    }
+    pub fn job(mut self, j: NewJob) -> Self {
+        self.jobs.push(j);
+        self
+    }
+    pub fn api_key(mut self, hash: String, account_id: String, prefix: String) -> Self {
+        self.api_keys.push((hash, account_id, prefix));
+        self
+    }
+    pub fn setting(mut self, k: &str, v: &str) -> Self {
+        self.settings.push((k.to_owned(), v.to_owned()));
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.inserts.is_empty()
+            && self.updates.is_empty()
+            && self.deletes.is_empty()
+            && self.jobs.is_empty()
+            && self.api_keys.is_empty()
+            && self.settings.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// The store. Cheap to clone (pools are shared).
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs the same body against whichever pool is configured; `$pool` names the pool.
+macro_rules! on_pool {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($pool) => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+macro_rules! doc_from_row {
+    ($row:expr) => {{
+        let r = &$row;
+        let data: String = r.try_get("data")?;
+        Doc {
+            kind: r.try_get("kind")?,
+            id: r.try_get("id")?,
+            account_id: r.try_get("account_id")?,
+            parent_id: r.try_get("parent_id")?,
+            unique_key: r.try_get("unique_key")?,
+            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            version: r.try_get("version")?,
+            created_at: from_ms(r.try_get("created_at")?),
+        }
+    }};
+}
+
+macro_rules! job_from_row {
+    ($row:expr) => {{
+        let r = &$row;
+        let payload: String = r.try_get("payload")?;
+        Job {
+            seq: r.try_get("seq")?,
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            due_at: from_ms(r.try_get("due_at")?),
+            attempts: r.try_get("attempts")?,
+        }
+    }};
+}
+
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn map_write_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Db(e),
+    }
+}
+
+const DOC_COLS: &str = "kind, id, account_id, parent_id, unique_key, data, version, created_at";
+const JOB_COLS: &str = "seq, id, kind, payload, due_at, attempts";
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store named by `url`:
+    /// `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`, a bare path, or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            migrate::postgres(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
+            let memory = url == "sqlite::memory:" || url == ":memory:";
+            let opts = if memory {
+                SqliteConnectOptions::from_str("sqlite::memory:")
+            } else {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
+                Ok(SqliteConnectOptions::new().filename(path))
+            }
+            .map_err(|e| StoreError::BadUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit survives a crash of the process (it is in the
+            // WAL before the call returns); only an OS crash or power cut can lose the last
+            // transactions. FULL would fsync every commit and cost most of the write rate.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(false);
+            // An in-memory database exists once per connection, so it gets exactly one.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if memory { 1 } else { 8 })
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(opts)
+                .await?;
+            migrate::sqlite(&pool).await?;
+            Backend::Sqlite(pool)
+        };
+        Ok(Store { backend })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    pub async fn get(&self, kind: &str, id: &str) -> Result<Option<Doc>> {
+        let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND id = $2");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(kind).bind(id).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(doc_from_row!(r)), None => None })
+        })
+    }
+
+    pub async fn get_unique(&self, kind: &str, key: &str) -> Result<Option<Doc>> {
+        let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND unique_key = $2");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(kind).bind(key).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(doc_from_row!(r)), None => None })
+        })
+    }
+
+    /// Documents of a kind, optionally of one account and/or one parent, oldest first.
+    pub async fn list(&self, kind: &str, account_id: Option<&str>, parent_id: Option<&str>) -> Result<Vec<Doc>> {
+        let sql = format!(
+            "SELECT {DOC_COLS} FROM docs WHERE kind = $1 \
+             AND ($2 IS NULL OR account_id = $2) AND ($3 IS NULL OR parent_id = $3) \
+             ORDER BY created_at, id"
+        );
+        on_pool!(self, p => {
+            let rows = sqlx::query(&sql).bind(kind).bind(account_id).bind(parent_id).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(doc_from_row!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// The account document a key hash belongs to.
+    pub async fn account_for_key(&self, key_hash: &str) -> Result<Option<Doc>> {
+        let sql = "SELECT d.kind, d.id, d.account_id, d.parent_id, d.unique_key, d.data, d.version, d.created_at \
+                   FROM api_keys k JOIN docs d ON d.kind = 'account' AND d.id = k.account_id \
+                   WHERE k.key_hash = $1";
+        on_pool!(self, p => {
+            let row = sqlx::query(sql).bind(key_hash).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(doc_from_row!(r)), None => None })
+        })
+    }
+
+    /// The shown prefix of an account's first key.
+    pub async fn key_prefix(&self, account_id: &str) -> Result<Option<String>> {
+        let sql = "SELECT prefix FROM api_keys WHERE account_id = $1 ORDER BY created_at LIMIT 1";
+        on_pool!(self, p => {
+            let row = sqlx::query(sql).bind(account_id).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(r.try_get("prefix")?), None => None })
+        })
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(r.try_get("value")?), None => None })
+        })
+    }
+
+    /// Applies a change set atomically. [`StoreError::Duplicate`] and
+    /// [`StoreError::Conflict`] leave nothing applied.
+    pub async fn apply(&self, cs: &ChangeSet) -> Result<()> {
+        self.apply_with_job_done(cs, None).await
+    }
+
+    /// Applies a change set and, in the same transaction, removes a finished job: the
+    /// effect of a job and its completion are one commit, so a job's effect happens once.
+    pub async fn apply_with_job_done(&self, cs: &ChangeSet, done_job_seq: Option<i64>) -> Result<()> {
+        if cs.is_empty() && done_job_seq.is_none() {
+            return Ok(());
+        }
+        let now = to_ms(Utc::now());
+        let insert_doc = format!(
+            "INSERT INTO docs ({DOC_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        let update_doc = "UPDATE docs SET data = $1, version = version + 1, parent_id = $2, unique_key = $3, updated_at = $4 \
+                          WHERE kind = $5 AND id = $6 AND version = $7";
+        let insert_job = "INSERT INTO jobs (id, kind, payload, due_at, attempts, ordering_key, created_at) \
+                          VALUES ($1, $2, $3, $4, 0, $5, $6)";
+        let upsert_setting = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                              ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for d in &cs.inserts {
+                sqlx::query(&insert_doc)
+                    .bind(&d.kind).bind(&d.id).bind(&d.account_id).bind(&d.parent_id).bind(&d.unique_key)
+                    .bind(d.data.to_string()).bind(d.version).bind(to_ms(d.created_at)).bind(now)
+                    .execute(&mut *tx).await.map_err(map_write_err)?;
+            }
+            for d in &cs.updates {
+                let n = sqlx::query(update_doc)
+                    .bind(d.data.to_string()).bind(&d.parent_id).bind(&d.unique_key).bind(now)
+                    .bind(&d.kind).bind(&d.id).bind(d.version)
+                    .execute(&mut *tx).await.map_err(map_write_err)?
+                    .rows_affected();
+                if n != 1 {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            for (kind, id) in &cs.deletes {
+                sqlx::query("DELETE FROM docs WHERE kind = $1 AND id = $2").bind(kind).bind(id).execute(&mut *tx).await?;
+            }
+            for j in &cs.jobs {
+                sqlx::query(insert_job)
+                    .bind(&j.id).bind(&j.kind).bind(j.payload.to_string()).bind(to_ms(j.due_at))
+                    .bind(&j.ordering_key).bind(now)
+                    .execute(&mut *tx).await.map_err(map_write_err)?;
+            }
+            for (hash, account, prefix) in &cs.api_keys {
+                sqlx::query("INSERT INTO api_keys (key_hash, account_id, prefix, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(hash).bind(account).bind(prefix).bind(now)
+                    .execute(&mut *tx).await.map_err(map_write_err)?;
+            }
+            for (k, v) in &cs.settings {
+                sqlx::query(upsert_setting).bind(k).bind(v).execute(&mut *tx).await?;
+            }
+            if let Some(seq) = done_job_seq {
+                sqlx::query("DELETE FROM jobs WHERE seq = $1").bind(seq).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Claims up to `limit` jobs due at `now` (the domain clock) for `lease` of real time.
+    /// A job whose lease runs out (its worker died) is claimable again. Of jobs sharing an
+    /// ordering key only the oldest is claimable.
+    pub async fn claim_jobs(&self, now: DateTime<Utc>, worker: &str, lease: Duration, limit: i64) -> Result<Vec<Job>> {
+        let real_now = to_ms(Utc::now());
+        let lease_until = real_now + lease.as_millis() as i64;
+        let due = to_ms(now);
+        let pick = "SELECT j.seq FROM jobs j WHERE j.due_at <= $1 AND (j.lease_until IS NULL OR j.lease_until < $2) \
+                    AND (j.ordering_key IS NULL OR NOT EXISTS \
+                        (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq)) \
+                    ORDER BY j.due_at, j.seq LIMIT $3";
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                // SQLite has one writer at a time, so the UPDATE is the claim.
+                let sql = format!(
+                    "UPDATE jobs SET lease_until = $4, lease_owner = $5, attempts = attempts + 1 \
+                     WHERE seq IN ({pick}) RETURNING {JOB_COLS}"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(due).bind(real_now).bind(limit).bind(lease_until).bind(worker)
+                    .fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows { out.push(job_from_row!(r)); }
+                out.sort_by_key(|j| (j.due_at, j.seq));
+                Ok(out)
+            }
+            Backend::Postgres(p) => {
+                let sql = format!(
+                    "UPDATE jobs SET lease_until = $4, lease_owner = $5, attempts = attempts + 1 \
+                     WHERE seq IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLS}"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(due).bind(real_now).bind(limit).bind(lease_until).bind(worker)
+                    .fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows { out.push(job_from_row!(r)); }
+                out.sort_by_key(|j| (j.due_at, j.seq));
+                Ok(out)
+            }
+        }
+    }
+
+    /// Puts a claimed job back to run again at `due_at` (a retry), releasing its lease.
+    pub async fn retry_job(&self, seq: i64, due_at: DateTime<Utc>, error: &str) -> Result<()> {
+        let sql = "UPDATE jobs SET due_at = $1, lease_until = NULL, lease_owner = NULL, last_error = $2 WHERE seq = $3";
+        on_pool!(self, p => {
+            sqlx::query(sql).bind(to_ms(due_at)).bind(error).bind(seq).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// The earliest due time of any job not currently leased.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let sql = "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
+        on_pool!(self, p => {
+            let row = sqlx::query(sql).bind(to_ms(Utc::now())).fetch_one(p).await?;
+            let due: Option<i64> = row.try_get("due")?;
+            Ok(due.map(from_ms))
+        })
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(job_from_row!(r)), None => None })
+        })
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn mem() -> Store {
+        Store::connect("sqlite::memory:").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn insert_get_update_with_versions() {
+        let s = mem().await;
+        let now = Utc::now();
+        let d = Doc::new("thing", "1", "acct", json!({"a": 1}), now).unique("acct:x");
+        s.apply(&ChangeSet::new().insert(d.clone())).await.unwrap();
+        let got = s.get("thing", "1").await.unwrap().unwrap();
+        assert_eq!(got.data, json!({"a": 1}));
+        assert_eq!(s.get_unique("thing", "acct:x").await.unwrap().unwrap().id, "1");
+        assert!(matches!(s.apply(&ChangeSet::new().insert(d)).await, Err(StoreError::Duplicate)));
+
+        let mut upd = got.clone();
+        upd.data = json!({"a": 2});
+        s.apply(&ChangeSet::new().update(upd.clone())).await.unwrap();
+        // The same stale version a second time loses.
+        assert!(matches!(s.apply(&ChangeSet::new().update(upd)).await, Err(StoreError::Conflict)));
+        assert_eq!(s.get("thing", "1").await.unwrap().unwrap().version, 1);
+        assert_eq!(s.list("thing", Some("acct"), None).await.unwrap().len(), 1);
+        assert_eq!(s.list("thing", Some("other"), None).await.unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_change_set_applies_nothing() {
+        let s = mem().await;
+        let now = Utc::now();
+        s.apply(&ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now))).await.unwrap();
+        let cs = ChangeSet::new()
+            .insert(Doc::new("t", "2", "a", json!({}), now))
+            .insert(Doc::new("t", "1", "a", json!({}), now));
+        assert!(s.apply(&cs).await.is_err());
+        assert!(s.get("t", "2").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn jobs_are_claimed_once_and_in_order_per_key() {
+        let s = mem().await;
+        let now = Utc::now();
+        let job = |id: &str, key: Option<&str>, due| NewJob {
+            id: id.into(),
+            kind: "k".into(),
+            payload: json!({}),
+            due_at: due,
+            ordering_key: key.map(Into::into),
+        };
+        let cs = ChangeSet::new()
+            .job(job("a", Some("call"), now))
+            .job(job("b", Some("call"), now))
+            .job(job("c", None, now + chrono::Duration::seconds(10)));
+        s.apply(&cs).await.unwrap();
+        let lease = Duration::from_secs(30);
+        let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+        assert!(s.claim_jobs(now, "w2", lease, 10).await.unwrap().is_empty());
+        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq)).await.unwrap();
+        let next = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
+        assert_eq!(next[0].id, "b");
+        s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom").await.unwrap();
+        assert!(s.claim_jobs(now, "w1", lease, 10).await.unwrap().is_empty());
+        assert_eq!(s.next_due().await.unwrap(), Some(from_ms(to_ms(now + chrono::Duration::seconds(5)))));
+        let later = s.claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10).await.unwrap();
+        assert_eq!(later.len(), 2);
+        assert_eq!(later[0].attempts, 2);
+    }
+}

@@ -1,0 +1,137 @@
+//! Each backend owns its schema, applied at start in order and recorded in
+//! `dialtone_migrations`. A migration is never edited once released; a change is a new one.
+
+use sqlx::{PgPool, SqlitePool};
+
+const SQLITE: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    parent_id TEXT,
+    unique_key TEXT,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX docs_unique ON docs (kind, unique_key) WHERE unique_key IS NOT NULL;
+CREATE INDEX docs_account ON docs (kind, account_id, created_at);
+CREATE INDEX docs_parent ON docs (kind, parent_id) WHERE parent_id IS NOT NULL;
+CREATE TABLE api_keys (
+    key_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX api_keys_account ON api_keys (account_id);
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    ordering_key TEXT,
+    lease_until INTEGER,
+    lease_owner TEXT,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (due_at);
+CREATE INDEX jobs_ordering ON jobs (ordering_key, seq) WHERE ordering_key IS NOT NULL;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
+)];
+
+const POSTGRES: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    parent_id TEXT,
+    unique_key TEXT,
+    data TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX docs_unique ON docs (kind, unique_key) WHERE unique_key IS NOT NULL;
+CREATE INDEX docs_account ON docs (kind, account_id, created_at);
+CREATE INDEX docs_parent ON docs (kind, parent_id) WHERE parent_id IS NOT NULL;
+CREATE TABLE api_keys (
+    key_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX api_keys_account ON api_keys (account_id);
+CREATE TABLE jobs (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    ordering_key TEXT,
+    lease_until BIGINT,
+    lease_owner TEXT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (due_at);
+CREATE INDEX jobs_ordering ON jobs (ordering_key, seq) WHERE ordering_key IS NOT NULL;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
+)];
+
+pub async fn sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS dialtone_migrations (version INTEGER PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await?;
+    for (version, sql) in SQLITE {
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_none() {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO dialtone_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Several processes may start at once on one database: an advisory lock held for the
+/// transaction makes the second wait and then find the work done.
+pub async fn postgres(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(4010)").execute(&mut *tx).await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS dialtone_migrations (version BIGINT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await?;
+    for (version, sql) in POSTGRES {
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_none() {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO dialtone_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await
+}
