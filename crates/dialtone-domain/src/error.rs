@@ -42,6 +42,8 @@ pub enum Code {
     InvalidValue,
     /// 413: the body is over the documented limit.
     PayloadTooLarge,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
     /// 501: an operation of the subset that Dialtone does not build yet.
     NotImplemented,
     /// 500/503: an injected fault (simulation endpoint).
@@ -71,6 +73,7 @@ impl Code {
             Code::InvalidJson => (400, "10023", "Invalid JSON"),
             Code::InvalidValue => (422, "10015", "Invalid value"),
             Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
+            Code::MethodNotAllowed => (405, "10015", "Method not allowed"),
             Code::NotImplemented => (501, "90501", "Not implemented"),
             Code::InjectedFault => (500, "90500", "Injected fault"),
             Code::Unavailable => (503, "90503", "Service unavailable"),
@@ -103,6 +106,7 @@ impl Code {
             Code::InvalidJson => "The supplied JSON body could not be parsed.",
             Code::InvalidValue => "The value of a parameter is not valid.",
             Code::PayloadTooLarge => "The request body is larger than the server accepts.",
+            Code::MethodNotAllowed => "The path does not support this HTTP method.",
             Code::NotImplemented => "This operation is not implemented by Dialtone yet.",
             Code::InjectedFault => "A fault injected through the simulation API.",
             Code::Unavailable => "The service is temporarily unavailable.",

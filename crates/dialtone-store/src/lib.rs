@@ -470,6 +470,14 @@ impl Store {
         })
     }
 
+    /// How many jobs are due at `now`, leased or not.
+    pub async fn due_count(&self, now: DateTime<Utc>) -> Result<i64> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE due_at <= $1").bind(to_ms(now)).fetch_one(p).await?;
+            Ok(row.try_get("n")?)
+        })
+    }
+
     pub async fn job(&self, id: &str) -> Result<Option<Job>> {
         let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1");
         on_pool!(self, p => {

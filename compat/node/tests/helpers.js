@@ -136,3 +136,31 @@ export async function expectError(promise, cls, status) {
   }
   assert.fail(`expected ${cls.name} (HTTP ${status}), but the call succeeded with ${JSON.stringify(result)}`);
 }
+
+/**
+ * Adds an organization sub-user (with groups) to `account`'s organization. The API has no
+ * operation for it; Dialtone does it outside the API. Returns false when this suite has
+ * no way to do it against the running server, and the test that needs it is skipped.
+ */
+export async function addSubUser(_account, _email, _groups) {
+  return false;
+}
+
+/**
+ * Makes sure the root manager has at least `n` unallocated outbound channels. Each managed
+ * account gets some channels at creation while the pool lasts, so a server that has run
+ * these suites many times may have none left; this takes channels back from the oldest
+ * accounts these suites made (emails starting with `compat-`).
+ */
+export async function ensureFreeChannels(c, n = 1) {
+  const free = async () => {
+    const d = (await c.managedAccounts.getAllocatableGlobalOutboundChannels()).data;
+    return d.allocatable_global_outbound_channels - d.total_global_channels_allocated;
+  };
+  if ((await free()) >= n) return;
+  const old = await c.managedAccounts.list({ filter: { email: { contains: 'compat-' } }, sort: 'created_at', 'page[size]': 250 });
+  for (const a of old.data) {
+    await c.managedAccounts.updateGlobalChannelLimit(a.id, { channel_limit: 0 });
+    if ((await free()) >= n) return;
+  }
+}

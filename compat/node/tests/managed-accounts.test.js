@@ -7,6 +7,7 @@ import {
   assertManagedAccount,
   client,
   createManagedAccount,
+  ensureFreeChannels,
   expectError,
   listAll,
   suffix,
@@ -168,6 +169,7 @@ describe('managed accounts', () => {
     assert.ok(d0.allocatable_global_outbound_channels >= 1, `the root manager needs channels to allocate: ${j0}`);
 
     const a = await createManagedAccount(c, { tag: 'chan' });
+    await ensureFreeChannels(c, 1);
     const zero = await c.managedAccounts.updateGlobalChannelLimit(a.id, { channel_limit: 0 });
     assert.equal(zero.data.channel_limit, 0, JSON.stringify(zero));
     const mid = await c.managedAccounts.getAllocatableGlobalOutboundChannels();

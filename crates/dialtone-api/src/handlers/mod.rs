@@ -1,0 +1,43 @@
+//! One module per resource; `lookup` maps an operation id to its handler. An operation not
+//! listed here answers 501 naming itself.
+
+mod accounts;
+mod users;
+
+use crate::{Ctx, HandlerResult};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFut = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+pub type Handler = fn(Ctx) -> BoxFut;
+
+macro_rules! table {
+    ($($id:literal => $f:path),* $(,)?) => {
+        pub fn lookup(operation_id: &str) -> Option<Handler> {
+            match operation_id {
+                $($id => Some(|ctx| Box::pin($f(ctx))),)*
+                _ => None,
+            }
+        }
+
+        /// The operation ids Dialtone implements.
+        pub fn implemented() -> &'static [&'static str] {
+            &[$($id),*]
+        }
+    };
+}
+
+table! {
+    "ListManagedAccounts" => accounts::list,
+    "CreateManagedAccount" => accounts::create,
+    "RetrieveManagedAccount" => accounts::retrieve,
+    "UpdateManagedAccount" => accounts::update,
+    "DisableManagedAccount" => accounts::disable,
+    "EnableManagedAccount" => accounts::enable,
+    "ListAllocatableGlobalOutboundChannels" => accounts::channels,
+    "UpdateManagedAccountGlobalChannelLimit" => accounts::set_channel_limit,
+    "ListOrganizationUsers" => users::list,
+    "GetOrganizationUsersGroupsReport" => users::groups_report,
+    "GetOrganizationUser" => users::retrieve,
+    "DeleteOrganizationUser" => users::remove,
+}

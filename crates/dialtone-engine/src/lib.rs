@@ -1,0 +1,85 @@
+//! The engine: services that load documents, apply the domain's rules and persist the
+//! resulting change set, plus the one scheduler that runs every timer.
+//!
+//! Handlers in `dialtone-api` call one service method per operation and render what comes
+//! back; nothing here knows about HTTP.
+
+pub mod accounts;
+pub mod bootstrap;
+pub mod scheduler;
+pub mod timers;
+pub mod users;
+
+use dialtone_domain::clock::Clock;
+use dialtone_domain::error::{ApiError, Code};
+use dialtone_store::{ChangeSet, Store, StoreError};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+pub use dialtone_domain::error::Result;
+
+/// Shared handle to everything a service needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub store: Store,
+    pub clock: Clock,
+    /// Identifies this process among several on one database (jobs record who ran them).
+    pub instance: String,
+    /// Woken when a job is written or the clock moves, so workers look again at once.
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl Engine {
+    pub fn new(store: Store, clock: Clock) -> Engine {
+        Engine {
+            store,
+            clock,
+            instance: uuid::Uuid::new_v4().to_string(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Persists a change set, waking the scheduler when it carries jobs.
+    pub async fn commit(&self, cs: &ChangeSet) -> Result<()> {
+        self.store.apply(cs).await.map_err(store_err)?;
+        if !cs.jobs.is_empty() {
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    pub fn new_id() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Maps a store failure to the catalogue. Duplicates and conflicts are the caller's to
+/// interpret where they mean something; reaching here they are unexpected.
+pub fn store_err(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Duplicate => ApiError::new(Code::Duplicate),
+        StoreError::Conflict => ApiError::new(Code::Duplicate)
+            .with_status(409)
+            .detail("The resource was changed by another request; retry."),
+        other => {
+            tracing::error!(error = %other, "store failure");
+            ApiError::new(Code::Unavailable)
+        }
+    }
+}
+
+/// Runs a read-modify-write until it commits without a version conflict (two processes
+/// on one PostgreSQL database may race on the same document).
+#[macro_export]
+macro_rules! retry_on_conflict {
+    ($body:expr) => {{
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match $body {
+                Err(e) if e.status == Some(409) && tries < 8 => continue,
+                other => break other,
+            }
+        }
+    }};
+}

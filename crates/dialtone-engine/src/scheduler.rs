@@ -1,0 +1,183 @@
+//! The one scheduler. Every timer in Dialtone is a job row with a due time on the domain
+//! clock; workers claim due jobs (several processes may share a PostgreSQL database: a job
+//! is leased to one of them), run the handler for its kind, and commit the handler's
+//! change set together with the job's removal. A handler that fails is retried with
+//! backoff. On the manual clock nothing is due until the clock is advanced, and
+//! [`Scheduler::run_due`] then runs everything that became due before it returns.
+
+use crate::{Engine, store_err};
+use chrono::Utc;
+use dialtone_domain::error::Result;
+use dialtone_domain::jobs;
+use dialtone_store::{ChangeSet, Job};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What a handler returns: the changes its job makes, or why it failed (retried).
+pub type HandlerResult = std::result::Result<ChangeSet, String>;
+type BoxFut = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+type HandlerFn = Arc<dyn Fn(Engine, Job) -> BoxFut + Send + Sync>;
+
+/// How long a claimed job is reserved for its worker before another may take it.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often an idle worker looks for jobs written by other processes.
+const POLL: Duration = Duration::from_millis(200);
+const BATCH: i64 = 64;
+
+#[derive(Clone)]
+pub struct Scheduler {
+    engine: Engine,
+    handlers: Arc<HashMap<&'static str, HandlerFn>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").field("kinds", &self.handlers.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+#[derive(Default)]
+pub struct Builder {
+    handlers: HashMap<&'static str, HandlerFn>,
+}
+
+impl Builder {
+    pub fn handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self
+    where
+        F: Fn(Engine, Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        self.handlers.insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
+        self
+    }
+
+    pub fn build(self, engine: Engine) -> Scheduler {
+        Scheduler { engine, handlers: Arc::new(self.handlers) }
+    }
+}
+
+impl Scheduler {
+    /// A scheduler with every job kind Dialtone knows.
+    pub fn standard(engine: Engine) -> Scheduler {
+        Builder::default()
+            .handler(jobs::SIM_TIMER, crate::timers::fire)
+            .build(engine)
+    }
+
+    /// Claims and runs one batch; answers how many jobs it ran.
+    pub async fn run_once(&self) -> Result<usize> {
+        let now = self.engine.clock.now();
+        let claimed = self
+            .engine
+            .store
+            .claim_jobs(now, &self.engine.instance, LEASE, BATCH)
+            .await
+            .map_err(store_err)?;
+        let n = claimed.len();
+        let mut set = tokio::task::JoinSet::new();
+        for job in claimed {
+            let this = self.clone();
+            set.spawn(async move { this.run_job(job).await });
+        }
+        while set.join_next().await.is_some() {}
+        Ok(n)
+    }
+
+    async fn run_job(&self, job: Job) {
+        let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
+            tracing::error!(kind = %job.kind, id = %job.id, "no handler for job kind; dropping it");
+            let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+            return;
+        };
+        let outcome = handler(self.engine.clone(), job.clone()).await;
+        let result = match outcome {
+            Ok(cs) => {
+                let had_jobs = !cs.jobs.is_empty();
+                let r = self.engine.store.apply_with_job_done(&cs, Some(job.seq)).await;
+                if had_jobs {
+                    self.engine.wake.notify_waiters();
+                }
+                r.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(error) = result {
+            if job.attempts >= jobs::MAX_ATTEMPTS {
+                tracing::error!(kind = %job.kind, id = %job.id, %error, "job failed for the last time");
+                let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+                return;
+            }
+            let jitter = chrono::Duration::milliseconds(rand::random::<u64>() as i64 % 250);
+            let due = self.engine.clock.now() + jobs::retry_delay(job.attempts) + jitter;
+            tracing::warn!(kind = %job.kind, id = %job.id, %error, attempt = job.attempts, "job failed; retrying");
+            let _ = self.engine.store.retry_job(job.seq, due, &error).await;
+        }
+    }
+
+    /// Runs jobs until none is due now (used after the manual clock moves, so that the
+    /// request that moved it returns once everything due has happened).
+    pub async fn run_due(&self) -> Result<usize> {
+        let mut total = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let n = self.run_once().await?;
+            total += n;
+            if n == 0 {
+                // A job leased by a background worker is still due: wait for it to finish.
+                let next = self.engine.store.next_due().await.map_err(store_err)?;
+                let pending_leased = self.engine.store.due_count(self.engine.clock.now()).await.map_err(store_err)?;
+                let due_now = next.is_some_and(|t| t <= self.engine.clock.now());
+                if !due_now && pending_leased == 0 {
+                    return Ok(total);
+                }
+                if tokio::time::Instant::now() > deadline {
+                    return Ok(total);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    /// The worker loop; returns when `shutdown` is cancelled (a job in flight finishes).
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let ran = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduler could not claim jobs");
+                    0
+                }
+            };
+            if ran as i64 >= BATCH {
+                continue;
+            }
+            let wait = self.idle_wait().await;
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.engine.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn idle_wait(&self) -> Duration {
+        if self.engine.clock.is_manual() {
+            return POLL;
+        }
+        match self.engine.store.next_due().await {
+            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
+            _ => POLL,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

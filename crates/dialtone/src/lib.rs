@@ -1,0 +1,90 @@
+//! The composition root: [`run`] wires the store, the engine, the scheduler and the HTTP
+//! router together and serves until shutdown. `main.rs` is the command line around it;
+//! the integration tests call [`run`] on port 0.
+
+use dialtone_api::{AppState, limits};
+use dialtone_domain::clock::Clock;
+use dialtone_engine::Engine;
+use dialtone_engine::bootstrap::{self, BootInfo};
+use dialtone_engine::scheduler::Scheduler;
+use dialtone_store::Store;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Everything `dialtone serve` is configured with.
+#[derive(Clone, Default)]
+pub struct Config {
+    pub database: String,
+    pub api_key: Option<String>,
+    pub signing_key: Option<String>,
+    pub manual_clock: bool,
+    /// Requests per second per API key; `None` for no limit.
+    pub rate_limit: Option<u32>,
+    /// Scheduler workers in this process (0 runs no background worker: jobs then run only
+    /// when the manual clock is advanced, or in another process).
+    pub workers: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<hidden>"))
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "<hidden>"))
+            .field("manual_clock", &self.manual_clock)
+            .field("rate_limit", &self.rate_limit)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// A started server: what to print, and the handle to wait on.
+pub struct Running {
+    pub info: BootInfo,
+    pub addr: std::net::SocketAddr,
+    pub engine: Engine,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the store, bootstraps the root account, starts the scheduler and serves HTTP on
+/// `listener` until `shutdown` is cancelled. In-flight requests finish before it returns.
+pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let store = Store::connect(&config.database).await?;
+    let clock = if config.manual_clock { Clock::manual(chrono::Utc::now()) } else { Clock::Real };
+    let engine = Engine::new(store.clone(), clock);
+    let info = bootstrap::bootstrap(
+        &engine,
+        &bootstrap::Options {
+            api_key: config.api_key.clone(),
+            signing_key: config.signing_key.clone(),
+            owner_email: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let scheduler = Scheduler::standard(engine.clone());
+    let mut workers = Vec::new();
+    for _ in 0..config.workers {
+        workers.push(tokio::spawn(scheduler.clone().run(shutdown.clone())));
+    }
+    let state = AppState {
+        engine: engine.clone(),
+        scheduler,
+        rate: Arc::new(limits::RateLimiter::new(config.rate_limit)),
+        faults: Arc::new(limits::Faults::default()),
+    };
+    let app = dialtone_api::router(state);
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await?;
+        for w in workers {
+            let _ = w.await;
+        }
+        store.close().await;
+        Ok(())
+    });
+    Ok(Running { info, addr, engine, task })
+}
