@@ -7,7 +7,10 @@
 # Environment (all optional):
 #   DIALTONE_BIN        server binary (default: target/debug/dialtone, built with
 #                       `cargo build -p dialtone` when missing)
-#   DIALTONE_DATABASE   database URL for the server (default: sqlite::memory:)
+#   DIALTONE_DATABASE   database URL for the server (default: a fresh SQLite file, removed
+#                       afterwards). The suites add organization sub-users through
+#                       `dialtone users add` on the same database (skipped with
+#                       sqlite::memory:, which no second process can reach)
 #   DIALTONE_BASE_URL   with DIALTONE_API_KEY: test a server that is already running
 #   DIALTONE_API_KEY    (root account key) instead of starting one
 #   COMPAT_SUITES       which suites to run, in order (default: "node python")
@@ -67,6 +70,7 @@ cleanup() {
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   if [[ -n "$SERVER_LOG" ]]; then rm -f "$SERVER_LOG"; fi
+  if [[ -n "${TMP_DB:-}" ]]; then rm -f "$TMP_DB" "$TMP_DB-wal" "$TMP_DB-shm"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -89,7 +93,12 @@ else
 
   PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
   DIALTONE_API_KEY="KEYcompat$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-  DATABASE="${DIALTONE_DATABASE:-sqlite::memory:}"
+  if [[ -n "${DIALTONE_DATABASE:-}" ]]; then
+    DATABASE="$DIALTONE_DATABASE"
+  else
+    TMP_DB="$(mktemp -u -t dialtone-compat-XXXXXX).db"
+    DATABASE="sqlite://$TMP_DB"
+  fi
   SERVER_LOG="$(mktemp -t dialtone-compat.XXXXXX)"
 
   log "starting $DIALTONE_BIN on 127.0.0.1:$PORT ($DATABASE)"
@@ -126,6 +135,8 @@ EOF
   fi
   DIALTONE_BASE_URL="http://127.0.0.1:$PORT/v2"
   log "server ready at $DIALTONE_BASE_URL"
+  # For the suites' `dialtone users add` (see compat/*/tests helpers).
+  export DIALTONE_BIN DIALTONE_DATABASE="$DATABASE"
 fi
 export DIALTONE_BASE_URL DIALTONE_API_KEY
 
@@ -135,7 +146,7 @@ for suite in $SUITES; do
   rc=0
   case "$suite" in
     node)
-      log "node suite (telnyx $(cd "$NODE_DIR" && node -p 'require("telnyx/package.json").version'))"
+      log "node suite (telnyx $(cd "$NODE_DIR" && node -p 'require("./node_modules/telnyx/package.json").version'))"
       (cd "$NODE_DIR" && node --test --test-concurrency=1 tests/) || rc=$?
       ;;
     python)

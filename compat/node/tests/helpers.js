@@ -2,6 +2,7 @@
 // pointed at the Dialtone server named by DIALTONE_BASE_URL / DIALTONE_API_KEY, plus
 // helpers that create each test's own data with unique names.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Telnyx, { APIError } from 'telnyx';
 
@@ -139,11 +140,19 @@ export async function expectError(promise, cls, status) {
 
 /**
  * Adds an organization sub-user (with groups) to `account`'s organization. The API has no
- * operation for it; Dialtone does it outside the API. Returns false when this suite has
- * no way to do it against the running server, and the test that needs it is skipped.
+ * operation for it: Dialtone's CLI does it on the database (`dialtone users add`), which
+ * this suite can reach only when DIALTONE_BIN and a DIALTONE_DATABASE shared with the
+ * server (not `sqlite::memory:`) are set. Returns the user the CLI printed, or null when
+ * that is not possible (the test that needs it is then skipped).
  */
-export async function addSubUser(_account, _email, _groups) {
-  return false;
+export function addSubUser(account, email, groups = []) {
+  const bin = process.env.DIALTONE_BIN;
+  const db = process.env.DIALTONE_DATABASE;
+  if (!bin || !db || db === 'sqlite::memory:' || db === ':memory:') return null;
+  const args = ['users', 'add', '--database', db, '--email', email, '--account', account.id];
+  for (const g of groups) args.push('--group', g);
+  const out = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out);
 }
 
 /**

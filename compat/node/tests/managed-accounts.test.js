@@ -142,8 +142,8 @@ describe('managed accounts', () => {
 
   test('list with filter[status][eq] tells disabled from enabled accounts', async () => {
     const sfx = suffix();
-    const a = await createManagedAccount(c, { tag: 'stat', sfx });
-    const b = await createManagedAccount(c, { tag: 'stat', sfx });
+    const a = await createManagedAccount(c, { sfx, email: `compat-stat-${sfx}-a@example.com` });
+    const b = await createManagedAccount(c, { sfx, email: `compat-stat-${sfx}-b@example.com` });
     await c.managedAccounts.actions.disable(a.id);
     const filter = (status) => ({ filter: { email: { contains: `compat-stat-${sfx}` }, status: { eq: status } } });
     const disabled = await c.managedAccounts.list(filter('disabled'));

@@ -7,9 +7,11 @@ DIALTONE_BASE_URL / DIALTONE_API_KEY; each test creates its own data with a rand
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
+import subprocess
 import uuid
 from typing import Any, Callable, Optional
 
@@ -100,11 +102,21 @@ def assert_error_envelope(body: Any, code: Optional[str] = None) -> dict:
     return e
 
 
-def add_sub_user(account: Any, email: str, groups: list[str]) -> bool:
-    """Adds an organization sub-user (with groups) to ``account``'s organization. The API has
-    no operation for it; Dialtone does it outside the API. Returns False when this suite
-    has no way to do it against the running server, and the test that needs it is skipped."""
-    return False
+def add_sub_user(account: Any, email: str, groups: list[str]) -> Optional[dict]:
+    """Adds an organization sub-user (with groups) to ``account``'s organization. The API
+    has no operation for it: Dialtone's CLI does it on the database (``dialtone users add``),
+    which this suite can reach only when DIALTONE_BIN and a DIALTONE_DATABASE shared with
+    the server (not ``sqlite::memory:``) are set. Returns the user the CLI printed, or None
+    when that is not possible (the test that needs it is then skipped)."""
+    binary = os.environ.get("DIALTONE_BIN")
+    db = os.environ.get("DIALTONE_DATABASE")
+    if not binary or not db or db in ("sqlite::memory:", ":memory:"):
+        return None
+    args = [binary, "users", "add", "--database", db, "--email", email, "--account", account.id]
+    for g in groups:
+        args += ["--group", g]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
 
 
 def ensure_free_channels(c: telnyx.Telnyx, n: int = 1) -> None:

@@ -121,8 +121,8 @@ def test_disable_then_enable(client: telnyx.Telnyx) -> None:
 
 
 def test_list_filter_status(client: telnyx.Telnyx, sfx: str) -> None:
-    a = create_managed_account(client, "stat", sfx)
-    b = create_managed_account(client, "stat", sfx)
+    a = create_managed_account(client, sfx=sfx, email=f"compat-stat-{sfx}-a@example.com")
+    b = create_managed_account(client, sfx=sfx, email=f"compat-stat-{sfx}-b@example.com")
     client.managed_accounts.actions.disable(a.id)
 
     def ids(status: str):

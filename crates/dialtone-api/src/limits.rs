@@ -3,8 +3,8 @@
 //! Both live in the memory of one process: they are test settings, not acknowledged state,
 //! and a restart clears them (documented).
 
-use dialtone_domain::error::{ApiError, Code, Result};
 use dialtone_domain::body::Body;
+use dialtone_domain::error::{ApiError, Code, Result};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,12 +19,17 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_second: Option<u32>) -> Self {
-        RateLimiter { per_second: per_second.filter(|n| *n > 0), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            per_second: per_second.filter(|n| *n > 0),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes a token for `key`, or answers the 429 to send.
     pub fn check(&self, key: &str) -> Result<()> {
-        let Some(rate) = self.per_second else { return Ok(()) };
+        let Some(rate) = self.per_second else {
+            return Ok(());
+        };
         let rate = f64::from(rate);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -61,18 +66,33 @@ impl Fault {
         let status = match body.opt_int("status")? {
             None => None,
             Some(s @ (429 | 500 | 503)) => Some(s as u16),
-            Some(_) => return Err(ApiError::invalid("status", "status must be 429, 500 or 503.")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "status",
+                    "status must be 429, 500 or 503.",
+                ));
+            }
         };
         let latency_ms = match body.opt_int("latency_ms")? {
             None => 0,
             Some(ms) if (0..=60_000).contains(&ms) => ms as u64,
-            Some(_) => return Err(ApiError::invalid("latency_ms", "latency_ms must be between 0 and 60000.")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "latency_ms",
+                    "latency_ms must be between 0 and 60000.",
+                ));
+            }
         };
         let probability = match body.raw("probability") {
             None => 1.0,
             Some(v) => match v.as_f64() {
                 Some(p) if (0.0..=1.0).contains(&p) => p,
-                _ => return Err(ApiError::invalid("probability", "probability must be a number from 0 to 1.")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "probability",
+                        "probability must be a number from 0 to 1.",
+                    ));
+                }
             },
         };
         let remaining = match body.opt_int("count")? {
@@ -83,7 +103,14 @@ impl Fault {
         if status.is_none() && latency_ms == 0 {
             return Err(ApiError::missing("status").detail("Give a status, a latency_ms, or both."));
         }
-        Ok(Fault { id, operation, status, latency_ms, probability, remaining })
+        Ok(Fault {
+            id,
+            operation,
+            status,
+            latency_ms,
+            probability,
+            remaining,
+        })
     }
 
     pub fn to_json(&self) -> Value {
@@ -121,7 +148,11 @@ impl Faults {
     }
 
     pub fn list(&self) -> Vec<Fault> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
     }
 
     /// Removes one fault (`Some(id)`) or all; answers how many went.
@@ -196,7 +227,8 @@ mod tests {
     #[test]
     fn count_limited_faults_expire() {
         let f = Faults::default();
-        f.add(&body(json!({"operation": "Op", "status": 503, "count": 2}))).unwrap();
+        f.add(&body(json!({"operation": "Op", "status": 503, "count": 2})))
+            .unwrap();
         assert_eq!(f.effect("Other", || 0.0), Effect::default());
         assert_eq!(f.effect("Op", || 0.0).error.unwrap().status(), 503);
         assert_eq!(f.effect("Op", || 0.0).error.unwrap().status(), 503);
@@ -207,7 +239,10 @@ mod tests {
     #[test]
     fn probability_and_latency() {
         let f = Faults::default();
-        f.add(&body(json!({"operation": "*", "latency_ms": 30, "probability": 0.5}))).unwrap();
+        f.add(&body(
+            json!({"operation": "*", "latency_ms": 30, "probability": 0.5}),
+        ))
+        .unwrap();
         assert_eq!(f.effect("X", || 0.9).delay, Duration::ZERO);
         assert_eq!(f.effect("X", || 0.1).delay, Duration::from_millis(30));
         assert_eq!(f.clear(None), 1);
@@ -216,9 +251,17 @@ mod tests {
     #[test]
     fn bad_faults_are_refused() {
         let f = Faults::default();
-        assert!(f.add(&body(json!({"operation": "X", "status": 404}))).is_err());
+        assert!(
+            f.add(&body(json!({"operation": "X", "status": 404})))
+                .is_err()
+        );
         assert!(f.add(&body(json!({"operation": "X"}))).is_err());
         assert!(f.add(&body(json!({"status": 500}))).is_err());
-        assert!(f.add(&body(json!({"operation": "X", "status": 500, "probability": 2}))).is_err());
+        assert!(
+            f.add(&body(
+                json!({"operation": "X", "status": 500, "probability": 2})
+            ))
+            .is_err()
+        );
     }
 }

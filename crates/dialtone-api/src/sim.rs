@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/clock/advance", post(advance))
         .route("/_dialtone/sim/timers", post(create_timer))
         .route("/_dialtone/sim/timers/{id}", get(get_timer))
-        .route("/_dialtone/sim/faults", post(add_fault).get(list_faults).delete(clear_faults))
+        .route(
+            "/_dialtone/sim/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
         .route("/_dialtone/sim/faults/{id}", delete(clear_fault))
 }
 
@@ -63,113 +66,172 @@ fn clock_json(st: &AppState) -> serde_json::Value {
 }
 
 async fn clock(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    respond(async {
-        caller(&st, &headers).await?;
-        Ok(Reply::data(clock_json(&st)))
-    }
-    .await)
+    respond(
+        async {
+            caller(&st, &headers).await?;
+            Ok(Reply::data(clock_json(&st)))
+        }
+        .await,
+    )
 }
 
 /// `{"seconds": N}` or `{"milliseconds": N}`: moves the manual clock and returns once every
 /// job that became due has run.
-async fn advance(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    respond(async {
-        manager(&st, &headers).await?;
-        let body = parse_body(body)?;
-        let ms = match (body.opt_int("seconds")?, body.opt_int("milliseconds")?) {
-            (Some(s), None) => s.checked_mul(1000),
-            (None, Some(ms)) => Some(ms),
-            (None, None) => return Err(ApiError::missing("seconds")),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid("milliseconds", "Give seconds or milliseconds, not both."));
+async fn advance(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            manager(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let ms = match (body.opt_int("seconds")?, body.opt_int("milliseconds")?) {
+                (Some(s), None) => s.checked_mul(1000),
+                (None, Some(ms)) => Some(ms),
+                (None, None) => return Err(ApiError::missing("seconds")),
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::invalid(
+                        "milliseconds",
+                        "Give seconds or milliseconds, not both.",
+                    ));
+                }
+            };
+            let ms = ms
+                .filter(|ms| (0..=366 * 86_400_000).contains(ms))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "seconds",
+                        "The clock moves forward by at most a year at a time.",
+                    )
+                })?;
+            if !st.engine.clock.advance(chrono::Duration::milliseconds(ms)) {
+                return Err(ApiError::new(Code::InvalidValue).detail(
+                    "The clock is real; start the server with --clock manual to move it by hand.",
+                ));
             }
-        };
-        let ms = ms.filter(|ms| (0..=366 * 86_400_000).contains(ms)).ok_or_else(|| {
-            ApiError::invalid("seconds", "The clock moves forward by at most a year at a time.")
-        })?;
-        if !st.engine.clock.advance(chrono::Duration::milliseconds(ms)) {
-            return Err(ApiError::new(Code::InvalidValue)
-                .detail("The clock is real; start the server with --clock manual to move it by hand."));
+            let ran = st.scheduler.run_due().await?;
+            let mut out = clock_json(&st);
+            out["jobs_run"] = json!(ran);
+            Ok(Reply::data(out))
         }
-        let ran = st.scheduler.run_due().await?;
-        let mut out = clock_json(&st);
-        out["jobs_run"] = json!(ran);
-        Ok(Reply::data(out))
-    }
-    .await)
+        .await,
+    )
 }
 
 /// `{"in_seconds": N}` (or `"in_milliseconds"`): a timer that fires once, N from now.
-async fn create_timer(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    respond(async {
-        let acct = caller(&st, &headers).await?;
-        let body = parse_body(body)?;
-        let ms = match (body.opt_int("in_seconds")?, body.opt_int("in_milliseconds")?) {
-            (Some(s), _) => s.saturating_mul(1000),
-            (None, Some(ms)) => ms,
-            (None, None) => return Err(ApiError::missing("in_seconds")),
-        };
-        if !(0..=366 * 86_400_000).contains(&ms) {
-            return Err(ApiError::invalid("in_seconds", "A timer is due within a year."));
+async fn create_timer(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let ms = match (
+                body.opt_int("in_seconds")?,
+                body.opt_int("in_milliseconds")?,
+            ) {
+                (Some(s), _) => s.saturating_mul(1000),
+                (None, Some(ms)) => ms,
+                (None, None) => return Err(ApiError::missing("in_seconds")),
+            };
+            if !(0..=366 * 86_400_000).contains(&ms) {
+                return Err(ApiError::invalid(
+                    "in_seconds",
+                    "A timer is due within a year.",
+                ));
+            }
+            let due = st.engine.clock.now() + chrono::Duration::milliseconds(ms);
+            Ok(Reply::Json(
+                201,
+                json!({"data": st.engine.create_timer(&acct.id, due).await?}),
+            ))
         }
-        let due = st.engine.clock.now() + chrono::Duration::milliseconds(ms);
-        Ok(Reply::Json(201, json!({"data": st.engine.create_timer(&acct.id, due).await?})))
-    }
-    .await)
+        .await,
+    )
 }
 
-async fn get_timer(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    respond(async {
-        let acct = caller(&st, &headers).await?;
-        Ok(Reply::data(st.engine.timer(&acct.id, &id).await?))
-    }
-    .await)
+async fn get_timer(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            Ok(Reply::data(st.engine.timer(&acct.id, &id).await?))
+        }
+        .await,
+    )
 }
 
 /// `{"operation": "<operationId>|*", "status": 429|500|503, "latency_ms": N,
 /// "probability": 0..1, "count": N}`.
-async fn add_fault(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    respond(async {
-        manager(&st, &headers).await?;
-        let body = parse_body(body)?;
-        if let Some(op) = body.opt_str("operation")?
-            && op != "*"
-            && crate::product_of(op).is_none()
-        {
-            return Err(ApiError::invalid("operation", format!("'{op}' is not an operationId of the API.")));
+async fn add_fault(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            manager(&st, &headers).await?;
+            let body = parse_body(body)?;
+            if let Some(op) = body.opt_str("operation")?
+                && op != "*"
+                && crate::product_of(op).is_none()
+            {
+                return Err(ApiError::invalid(
+                    "operation",
+                    format!("'{op}' is not an operationId of the API."),
+                ));
+            }
+            let f = st.faults.add(&body)?;
+            Ok(Reply::Json(201, json!({"data": f.to_json()})))
         }
-        let f = st.faults.add(&body)?;
-        Ok(Reply::Json(201, json!({"data": f.to_json()})))
-    }
-    .await)
+        .await,
+    )
 }
 
 async fn list_faults(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    respond(async {
-        manager(&st, &headers).await?;
-        let all: Vec<_> = st.faults.list().iter().map(|f| f.to_json()).collect();
-        Ok(Reply::Json(200, json!({"data": all})))
-    }
-    .await)
+    respond(
+        async {
+            manager(&st, &headers).await?;
+            let all: Vec<_> = st.faults.list().iter().map(|f| f.to_json()).collect();
+            Ok(Reply::Json(200, json!({"data": all})))
+        }
+        .await,
+    )
 }
 
 async fn clear_faults(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    respond(async {
-        manager(&st, &headers).await?;
-        let n = st.faults.clear(None);
-        Ok(Reply::data(json!({"cleared": n})))
-    }
-    .await)
+    respond(
+        async {
+            manager(&st, &headers).await?;
+            let n = st.faults.clear(None);
+            Ok(Reply::data(json!({"cleared": n})))
+        }
+        .await,
+    )
 }
 
-async fn clear_fault(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    respond(async {
-        manager(&st, &headers).await?;
-        let id: u64 = id.parse().map_err(|_| ApiError::new(Code::InvalidId).parameter("id"))?;
-        match st.faults.clear(Some(id)) {
-            0 => Err(ApiError::not_found()),
-            n => Ok(Reply::data(json!({"cleared": n}))),
+async fn clear_fault(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        async {
+            manager(&st, &headers).await?;
+            let id: u64 = id
+                .parse()
+                .map_err(|_| ApiError::new(Code::InvalidId).parameter("id"))?;
+            match st.faults.clear(Some(id)) {
+                0 => Err(ApiError::not_found()),
+                n => Ok(Reply::data(json!({"cleared": n}))),
+            }
         }
-    }
-    .await)
+        .await,
+    )
 }

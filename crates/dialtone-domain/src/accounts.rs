@@ -182,22 +182,37 @@ impl NewManagedAccount {
         if let Some(p) = &password
             && p.len() < 8
         {
-            return Err(ApiError::invalid("password", "The password must be at least 8 characters long."));
+            return Err(ApiError::invalid(
+                "password",
+                "The password must be at least 8 characters long.",
+            ));
         }
         Ok(NewManagedAccount {
             business_name,
             email,
             password,
-            allow_custom_pricing: body.opt_bool("managed_account_allow_custom_pricing")?.unwrap_or(false),
+            allow_custom_pricing: body
+                .opt_bool("managed_account_allow_custom_pricing")?
+                .unwrap_or(false),
             rollup_billing: body.opt_bool("rollup_billing")?.unwrap_or(false),
         })
     }
 
     /// Builds the account. Without an email one is derived from the manager's
     /// (`owner+<id8>@domain`), as Telnyx derives it from the manager account's address.
-    pub fn build(self, manager: &Account, allocated: i64, id: String, signing_seed: String, now: DateTime<Utc>) -> Account {
+    pub fn build(
+        self,
+        manager: &Account,
+        allocated: i64,
+        id: String,
+        signing_seed: String,
+        now: DateTime<Utc>,
+    ) -> Account {
         let email = self.email.unwrap_or_else(|| {
-            let (local, domain) = manager.email.split_once('@').unwrap_or((&manager.email, "dialtone.local"));
+            let (local, domain) = manager
+                .email
+                .split_once('@')
+                .unwrap_or((&manager.email, "dialtone.local"));
             format!("{local}+{}@{domain}", &id[..8])
         });
         let free = (manager.allocatable_global_outbound_channels - allocated).max(0);
@@ -249,18 +264,30 @@ pub fn enable(acct: &mut Account, body: &Body, now: DateTime<Utc>) -> Result<()>
 
 /// `PATCH /managed_accounts/{id}/update_global_channel_limit`: refuses more than the
 /// manager has left to allocate (422).
-pub fn set_channel_limit(manager: &Account, acct: &mut Account, allocated_to_others: i64, body: &Body, now: DateTime<Utc>) -> Result<()> {
+pub fn set_channel_limit(
+    manager: &Account,
+    acct: &mut Account,
+    allocated_to_others: i64,
+    body: &Body,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let Some(limit) = body.opt_int("channel_limit")? else {
         return Ok(());
     };
     if limit < 0 {
-        return Err(ApiError::invalid("channel_limit", "channel_limit must be 0 or more."));
+        return Err(ApiError::invalid(
+            "channel_limit",
+            "channel_limit must be 0 or more.",
+        ));
     }
     let available = manager.allocatable_global_outbound_channels - allocated_to_others;
     if limit > available {
         return Err(ApiError::invalid(
             "channel_limit",
-            format!("Only {} global outbound channels can be allocated to this account.", available.max(0)),
+            format!(
+                "Only {} global outbound channels can be allocated to this account.",
+                available.max(0)
+            ),
         ));
     }
     acct.channel_limit = limit;
@@ -306,7 +333,17 @@ impl ListFilter {
             org_contains: contains("filter[organization_name][contains]")?,
             org_eq: q.str("filter[organization_name][eq]").map(str::to_owned),
             status: q
-                .one_of("filter[status][eq]", &["all", "active", "enabled", "cancelled", "disabled", "blocked"])?
+                .one_of(
+                    "filter[status][eq]",
+                    &[
+                        "all",
+                        "active",
+                        "enabled",
+                        "cancelled",
+                        "disabled",
+                        "blocked",
+                    ],
+                )?
                 .map(str::to_owned),
             sort: q
                 .one_of("sort", &["created_at", "-created_at", "email", "-email"])?
@@ -324,15 +361,26 @@ impl ListFilter {
             Some(_) => false,
         };
         status_ok
-            && self.email_contains.as_ref().is_none_or(|c| a.email.to_lowercase().contains(c))
+            && self
+                .email_contains
+                .as_ref()
+                .is_none_or(|c| a.email.to_lowercase().contains(c))
             && self.email_eq.as_ref().is_none_or(|e| &a.email == e)
-            && self.org_contains.as_ref().is_none_or(|c| a.organization_name.to_lowercase().contains(c))
-            && self.org_eq.as_ref().is_none_or(|o| &a.organization_name == o)
+            && self
+                .org_contains
+                .as_ref()
+                .is_none_or(|c| a.organization_name.to_lowercase().contains(c))
+            && self
+                .org_eq
+                .as_ref()
+                .is_none_or(|o| &a.organization_name == o)
     }
 
     pub fn sort(&self, accounts: &mut [Account]) {
         match self.sort.as_str() {
-            "created_at" => accounts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id))),
+            "created_at" => {
+                accounts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
+            }
             "email" => accounts.sort_by(|a, b| a.email.cmp(&b.email)),
             "-email" => accounts.sort_by(|a, b| b.email.cmp(&a.email)),
             _ => accounts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id))),
@@ -346,7 +394,12 @@ mod tests {
     use serde_json::json;
 
     fn root() -> Account {
-        Account::root("00000000-0000-4000-8000-000000000001".into(), "owner@example.com".into(), String::new(), Utc::now())
+        Account::root(
+            "00000000-0000-4000-8000-000000000001".into(),
+            "owner@example.com".into(),
+            String::new(),
+            Utc::now(),
+        )
     }
 
     fn body(v: Value) -> Body {
@@ -355,8 +408,15 @@ mod tests {
 
     #[test]
     fn create_requires_business_name_and_valid_email() {
-        assert_eq!(NewManagedAccount::parse(&body(json!({}))).unwrap_err().pointer.as_deref(), Some("/business_name"));
-        let e = NewManagedAccount::parse(&body(json!({"business_name": "x", "email": "nope"}))).unwrap_err();
+        assert_eq!(
+            NewManagedAccount::parse(&body(json!({})))
+                .unwrap_err()
+                .pointer
+                .as_deref(),
+            Some("/business_name")
+        );
+        let e = NewManagedAccount::parse(&body(json!({"business_name": "x", "email": "nope"})))
+            .unwrap_err();
         assert_eq!(e.code, Code::InvalidEmail);
         let e = NewManagedAccount::parse(&body(json!({"business_name": 5}))).unwrap_err();
         assert_eq!(e.code, Code::InvalidType);
@@ -366,13 +426,25 @@ mod tests {
     fn email_is_derived_from_the_manager_when_absent() {
         let m = root();
         let req = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap();
-        let a = req.build(&m, 0, "abcdef12-0000-4000-8000-000000000000".into(), String::new(), Utc::now());
+        let a = req.build(
+            &m,
+            0,
+            "abcdef12-0000-4000-8000-000000000000".into(),
+            String::new(),
+            Utc::now(),
+        );
         assert_eq!(a.email, "owner+abcdef12@example.com");
         assert_eq!(a.manager_account_id.as_deref(), Some(m.id.as_str()));
         assert_eq!(a.channel_limit, DEFAULT_CHANNEL_LIMIT);
         let a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"})))
             .unwrap()
-            .build(&m, m.allocatable_global_outbound_channels - 3, "abcdef12-0000".into(), String::new(), Utc::now());
+            .build(
+                &m,
+                m.allocatable_global_outbound_channels - 3,
+                "abcdef12-0000".into(),
+                String::new(),
+                Utc::now(),
+            );
         assert_eq!(a.channel_limit, 3);
     }
 
@@ -382,11 +454,34 @@ mod tests {
         let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"})))
             .unwrap()
             .build(&m, 0, "abcdef12-0000".into(), String::new(), Utc::now());
-        set_channel_limit(&m, &mut a, 900, &body(json!({"channel_limit": 100})), Utc::now()).unwrap();
+        set_channel_limit(
+            &m,
+            &mut a,
+            900,
+            &body(json!({"channel_limit": 100})),
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(a.channel_limit, 100);
-        let e = set_channel_limit(&m, &mut a, 900, &body(json!({"channel_limit": 101})), Utc::now()).unwrap_err();
+        let e = set_channel_limit(
+            &m,
+            &mut a,
+            900,
+            &body(json!({"channel_limit": 101})),
+            Utc::now(),
+        )
+        .unwrap_err();
         assert_eq!(e.status(), 422);
-        assert!(set_channel_limit(&m, &mut a, 0, &body(json!({"channel_limit": -1})), Utc::now()).is_err());
+        assert!(
+            set_channel_limit(
+                &m,
+                &mut a,
+                0,
+                &body(json!({"channel_limit": -1})),
+                Utc::now()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -396,13 +491,21 @@ mod tests {
         assert!(!a.is_enabled() && !a.connections_enabled);
         enable(&mut a, &body(json!({})), Utc::now()).unwrap();
         assert!(a.is_enabled() && !a.connections_enabled);
-        enable(&mut a, &body(json!({"reenable_all_connections": true})), Utc::now()).unwrap();
+        enable(
+            &mut a,
+            &body(json!({"reenable_all_connections": true})),
+            Utc::now(),
+        )
+        .unwrap();
         assert!(a.connections_enabled);
     }
 
     #[test]
     fn filters_and_sorts() {
-        let f = ListFilter::parse(&Query::parse(Some("filter[email][contains]=OWN&sort=email"))).unwrap();
+        let f = ListFilter::parse(&Query::parse(Some(
+            "filter[email][contains]=OWN&sort=email",
+        )))
+        .unwrap();
         assert!(f.matches(&root()));
         assert!(ListFilter::parse(&Query::parse(Some("filter[email][contains]=ab"))).is_err());
         assert!(ListFilter::parse(&Query::parse(Some("sort=bogus"))).is_err());

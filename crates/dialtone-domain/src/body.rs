@@ -60,7 +60,10 @@ impl Body {
     pub fn opt_int(&self, field: &str) -> Result<Option<i64>> {
         match self.raw(field) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(field, "integer")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| type_error(field, "integer")),
             Some(_) => Err(type_error(field, "integer")),
         }
     }
@@ -72,7 +75,9 @@ impl Body {
 
 /// A loose email check: one `@`, something on each side, a dot in the domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -94,7 +99,10 @@ mod tests {
         assert_eq!(e.status(), 422);
         assert!(b.opt_bool("b").is_err());
         assert_eq!(b.opt_bool("c").unwrap(), Some(true));
-        assert_eq!(b.req_str("missing").unwrap_err().code, Code::MissingParameter);
+        assert_eq!(
+            b.req_str("missing").unwrap_err().code,
+            Code::MissingParameter
+        );
         assert!(Body::from_value(json!([1])).is_err());
     }
 

@@ -247,7 +247,12 @@ mod tests {
         assert_eq!(b["errors"][0]["code"], "10004");
         assert_eq!(b["errors"][0]["title"], "Missing required parameter");
         assert_eq!(b["errors"][0]["source"]["pointer"], "/business_name");
-        assert!(b["errors"][0]["meta"]["url"].as_str().unwrap().ends_with("10004"));
+        assert!(
+            b["errors"][0]["meta"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("10004")
+        );
     }
 
     #[test]
@@ -259,6 +264,9 @@ mod tests {
 
     #[test]
     fn status_can_be_overridden() {
-        assert_eq!(ApiError::new(Code::InjectedFault).with_status(503).status(), 503);
+        assert_eq!(
+            ApiError::new(Code::InjectedFault).with_status(503).status(),
+            503
+        );
     }
 }

@@ -77,7 +77,8 @@ impl Query {
 
     /// A comma-joined list (`filter[status]=a,b`).
     pub fn list(&self, name: &str) -> Option<Vec<&str>> {
-        self.str(name).map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
+        self.str(name)
+            .map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -107,18 +108,16 @@ fn decode(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b => {
                 out.push(b);
                 i += 1;
@@ -143,7 +142,9 @@ mod tests {
 
     #[test]
     fn decodes_percent_encoded_brackets() {
-        let q = Query::parse(Some("page%5Bsize%5D=5&filter%5Bemail%5D%5Bcontains%5D=a%40b.c&x=1+2"));
+        let q = Query::parse(Some(
+            "page%5Bsize%5D=5&filter%5Bemail%5D%5Bcontains%5D=a%40b.c&x=1+2",
+        ));
         assert_eq!(q.get("page[size]"), Some("5"));
         assert_eq!(q.get("filter[email][contains]"), Some("a@b.c"));
         assert_eq!(q.get("x"), Some("1 2"));

@@ -36,7 +36,9 @@ pub struct Scheduler {
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler").field("kinds", &self.handlers.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Scheduler")
+            .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -51,12 +53,16 @@ impl Builder {
         F: Fn(Engine, Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
+        self.handlers
+            .insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
         self
     }
 
     pub fn build(self, engine: Engine) -> Scheduler {
-        Scheduler { engine, handlers: Arc::new(self.handlers) }
+        Scheduler {
+            engine,
+            handlers: Arc::new(self.handlers),
+        }
     }
 }
 
@@ -90,14 +96,22 @@ impl Scheduler {
     async fn run_job(&self, job: Job) {
         let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
             tracing::error!(kind = %job.kind, id = %job.id, "no handler for job kind; dropping it");
-            let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+            let _ = self
+                .engine
+                .store
+                .apply_with_job_done(&ChangeSet::new(), Some(job.seq))
+                .await;
             return;
         };
         let outcome = handler(self.engine.clone(), job.clone()).await;
         let result = match outcome {
             Ok(cs) => {
                 let had_jobs = !cs.jobs.is_empty();
-                let r = self.engine.store.apply_with_job_done(&cs, Some(job.seq)).await;
+                let r = self
+                    .engine
+                    .store
+                    .apply_with_job_done(&cs, Some(job.seq))
+                    .await;
                 if had_jobs {
                     self.engine.wake.notify_waiters();
                 }
@@ -108,7 +122,11 @@ impl Scheduler {
         if let Err(error) = result {
             if job.attempts >= jobs::MAX_ATTEMPTS {
                 tracing::error!(kind = %job.kind, id = %job.id, %error, "job failed for the last time");
-                let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+                let _ = self
+                    .engine
+                    .store
+                    .apply_with_job_done(&ChangeSet::new(), Some(job.seq))
+                    .await;
                 return;
             }
             let jitter = chrono::Duration::milliseconds(rand::random::<u64>() as i64 % 250);
@@ -129,7 +147,12 @@ impl Scheduler {
             if n == 0 {
                 // A job leased by a background worker is still due: wait for it to finish.
                 let next = self.engine.store.next_due().await.map_err(store_err)?;
-                let pending_leased = self.engine.store.due_count(self.engine.clock.now()).await.map_err(store_err)?;
+                let pending_leased = self
+                    .engine
+                    .store
+                    .due_count(self.engine.clock.now())
+                    .await
+                    .map_err(store_err)?;
                 let due_now = next.is_some_and(|t| t <= self.engine.clock.now());
                 if !due_now && pending_leased == 0 {
                     return Ok(total);
@@ -172,7 +195,10 @@ impl Scheduler {
             return POLL;
         }
         match self.engine.store.next_due().await {
-            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
+            Ok(Some(due)) => (due - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(POLL),
             _ => POLL,
         }
     }

@@ -49,8 +49,15 @@ impl Engine {
 /// The job handler: marks the timer fired. Its change set commits with the job's removal,
 /// so a timer fires once even with several processes on one database.
 pub async fn fire(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["timer_id"].as_str().unwrap_or_default().to_owned();
-    let doc: Option<Doc> = engine.store.get(KIND, &id).await.map_err(|e| e.to_string())?;
+    let id = job.payload["timer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let doc: Option<Doc> = engine
+        .store
+        .get(KIND, &id)
+        .await
+        .map_err(|e| e.to_string())?;
     let Some(mut doc) = doc else {
         return Ok(ChangeSet::new());
     };

@@ -16,9 +16,11 @@ mod migrate;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -53,7 +55,13 @@ pub struct Doc {
 }
 
 impl Doc {
-    pub fn new(kind: &str, id: impl Into<String>, account_id: impl Into<String>, data: Value, created_at: DateTime<Utc>) -> Doc {
+    pub fn new(
+        kind: &str,
+        id: impl Into<String>,
+        account_id: impl Into<String>,
+        data: Value,
+        created_at: DateTime<Utc>,
+    ) -> Doc {
         Doc {
             kind: kind.to_owned(),
             id: id.into(),
@@ -233,7 +241,8 @@ impl Store {
     /// `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`, a bare path, or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let opts =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -275,6 +284,21 @@ impl Store {
         Ok(Store { backend })
     }
 
+    /// Creates a fresh, empty schema on a PostgreSQL server and answers a URL whose
+    /// connections use it, so tests and benchmarks get an isolated database each.
+    pub async fn fresh_postgres_schema(base_url: &str, name: &str) -> Result<String> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(base_url)
+            .await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{name}\""))
+            .execute(&pool)
+            .await?;
+        pool.close().await;
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        Ok(format!("{base_url}{sep}options=-c%20search_path%3D{name}"))
+    }
+
     pub fn kind(&self) -> BackendKind {
         match self.backend {
             Backend::Sqlite(_) => BackendKind::Sqlite,
@@ -303,7 +327,12 @@ impl Store {
     }
 
     /// Documents of a kind, optionally of one account and/or one parent, oldest first.
-    pub async fn list(&self, kind: &str, account_id: Option<&str>, parent_id: Option<&str>) -> Result<Vec<Doc>> {
+    pub async fn list(
+        &self,
+        kind: &str,
+        account_id: Option<&str>,
+        parent_id: Option<&str>,
+    ) -> Result<Vec<Doc>> {
         let sql = format!(
             "SELECT {DOC_COLS} FROM docs WHERE kind = $1 \
              AND ($2 IS NULL OR account_id = $2) AND ($3 IS NULL OR parent_id = $3) \
@@ -352,7 +381,11 @@ impl Store {
 
     /// Applies a change set and, in the same transaction, removes a finished job: the
     /// effect of a job and its completion are one commit, so a job's effect happens once.
-    pub async fn apply_with_job_done(&self, cs: &ChangeSet, done_job_seq: Option<i64>) -> Result<()> {
+    pub async fn apply_with_job_done(
+        &self,
+        cs: &ChangeSet,
+        done_job_seq: Option<i64>,
+    ) -> Result<()> {
         if cs.is_empty() && done_job_seq.is_none() {
             return Ok(());
         }
@@ -412,7 +445,13 @@ impl Store {
     /// Claims up to `limit` jobs due at `now` (the domain clock) for `lease` of real time.
     /// A job whose lease runs out (its worker died) is claimable again. Of jobs sharing an
     /// ordering key only the oldest is claimable.
-    pub async fn claim_jobs(&self, now: DateTime<Utc>, worker: &str, lease: Duration, limit: i64) -> Result<Vec<Job>> {
+    pub async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        worker: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
@@ -428,10 +467,17 @@ impl Store {
                      WHERE seq IN ({pick}) RETURNING {JOB_COLS}"
                 );
                 let rows = sqlx::query(&sql)
-                    .bind(due).bind(real_now).bind(limit).bind(lease_until).bind(worker)
-                    .fetch_all(p).await?;
+                    .bind(due)
+                    .bind(real_now)
+                    .bind(limit)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .fetch_all(p)
+                    .await?;
                 let mut out = Vec::with_capacity(rows.len());
-                for r in rows { out.push(job_from_row!(r)); }
+                for r in rows {
+                    out.push(job_from_row!(r));
+                }
                 out.sort_by_key(|j| (j.due_at, j.seq));
                 Ok(out)
             }
@@ -441,10 +487,17 @@ impl Store {
                      WHERE seq IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLS}"
                 );
                 let rows = sqlx::query(&sql)
-                    .bind(due).bind(real_now).bind(limit).bind(lease_until).bind(worker)
-                    .fetch_all(p).await?;
+                    .bind(due)
+                    .bind(real_now)
+                    .bind(limit)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .fetch_all(p)
+                    .await?;
                 let mut out = Vec::with_capacity(rows.len());
-                for r in rows { out.push(job_from_row!(r)); }
+                for r in rows {
+                    out.push(job_from_row!(r));
+                }
                 out.sort_by_key(|j| (j.due_at, j.seq));
                 Ok(out)
             }
@@ -462,7 +515,8 @@ impl Store {
 
     /// The earliest due time of any job not currently leased.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let sql = "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
+        let sql =
+            "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
         on_pool!(self, p => {
             let row = sqlx::query(sql).bind(to_ms(Utc::now())).fetch_one(p).await?;
             let due: Option<i64> = row.try_get("due")?;
@@ -511,14 +565,25 @@ mod tests {
         s.apply(&ChangeSet::new().insert(d.clone())).await.unwrap();
         let got = s.get("thing", "1").await.unwrap().unwrap();
         assert_eq!(got.data, json!({"a": 1}));
-        assert_eq!(s.get_unique("thing", "acct:x").await.unwrap().unwrap().id, "1");
-        assert!(matches!(s.apply(&ChangeSet::new().insert(d)).await, Err(StoreError::Duplicate)));
+        assert_eq!(
+            s.get_unique("thing", "acct:x").await.unwrap().unwrap().id,
+            "1"
+        );
+        assert!(matches!(
+            s.apply(&ChangeSet::new().insert(d)).await,
+            Err(StoreError::Duplicate)
+        ));
 
         let mut upd = got.clone();
         upd.data = json!({"a": 2});
-        s.apply(&ChangeSet::new().update(upd.clone())).await.unwrap();
+        s.apply(&ChangeSet::new().update(upd.clone()))
+            .await
+            .unwrap();
         // The same stale version a second time loses.
-        assert!(matches!(s.apply(&ChangeSet::new().update(upd)).await, Err(StoreError::Conflict)));
+        assert!(matches!(
+            s.apply(&ChangeSet::new().update(upd)).await,
+            Err(StoreError::Conflict)
+        ));
         assert_eq!(s.get("thing", "1").await.unwrap().unwrap().version, 1);
         assert_eq!(s.list("thing", Some("acct"), None).await.unwrap().len(), 1);
         assert_eq!(s.list("thing", Some("other"), None).await.unwrap().len(), 0);
@@ -528,7 +593,9 @@ mod tests {
     async fn a_failed_change_set_applies_nothing() {
         let s = mem().await;
         let now = Utc::now();
-        s.apply(&ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now))).await.unwrap();
+        s.apply(&ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now)))
+            .await
+            .unwrap();
         let cs = ChangeSet::new()
             .insert(Doc::new("t", "2", "a", json!({}), now))
             .insert(Doc::new("t", "1", "a", json!({}), now));
@@ -554,15 +621,28 @@ mod tests {
         s.apply(&cs).await.unwrap();
         let lease = Duration::from_secs(30);
         let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
-        assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(
+            claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+            vec!["a"]
+        );
         assert!(s.claim_jobs(now, "w2", lease, 10).await.unwrap().is_empty());
-        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq)).await.unwrap();
+        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq))
+            .await
+            .unwrap();
         let next = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
         assert_eq!(next[0].id, "b");
-        s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom").await.unwrap();
+        s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom")
+            .await
+            .unwrap();
         assert!(s.claim_jobs(now, "w1", lease, 10).await.unwrap().is_empty());
-        assert_eq!(s.next_due().await.unwrap(), Some(from_ms(to_ms(now + chrono::Duration::seconds(5)))));
-        let later = s.claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10).await.unwrap();
+        assert_eq!(
+            s.next_due().await.unwrap(),
+            Some(from_ms(to_ms(now + chrono::Duration::seconds(5))))
+        );
+        let later = s
+            .claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10)
+            .await
+            .unwrap();
         assert_eq!(later.len(), 2);
         assert_eq!(later[0].attempts, 2);
     }

@@ -31,7 +31,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database", &self.database)
             .field("api_key", &self.api_key.as_ref().map(|_| "<hidden>"))
-            .field("signing_key", &self.signing_key.as_ref().map(|_| "<hidden>"))
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<hidden>"),
+            )
             .field("manual_clock", &self.manual_clock)
             .field("rate_limit", &self.rate_limit)
             .field("workers", &self.workers)
@@ -49,9 +52,17 @@ pub struct Running {
 
 /// Opens the store, bootstraps the root account, starts the scheduler and serves HTTP on
 /// `listener` until `shutdown` is cancelled. In-flight requests finish before it returns.
-pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let store = Store::connect(&config.database).await?;
-    let clock = if config.manual_clock { Clock::manual(chrono::Utc::now()) } else { Clock::Real };
+    let clock = if config.manual_clock {
+        Clock::manual(chrono::Utc::now())
+    } else {
+        Clock::Real
+    };
     let engine = Engine::new(store.clone(), clock);
     let info = bootstrap::bootstrap(
         &engine,
@@ -86,5 +97,10 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
         store.close().await;
         Ok(())
     });
-    Ok(Running { info, addr, engine, task })
+    Ok(Running {
+        info,
+        addr,
+        engine,
+        task,
+    })
 }

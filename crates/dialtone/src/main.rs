@@ -5,7 +5,11 @@ use dialtone::Config;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "dialtone", version, about = "A local Telnyx API v2 server with a simulated carrier network")]
+#[command(
+    name = "dialtone",
+    version,
+    about = "A local Telnyx API v2 server with a simulated carrier network"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,7 +18,11 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct DbArg {
     /// sqlite://PATH, sqlite::memory: or postgres://...
-    #[arg(long, env = "DIALTONE_DATABASE", default_value = "sqlite://dialtone.db")]
+    #[arg(
+        long,
+        env = "DIALTONE_DATABASE",
+        default_value = "sqlite://dialtone.db"
+    )]
     database: String,
 }
 
@@ -79,7 +87,15 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, db, api_key, signing_key, clock, rate_limit, workers } => {
+        Command::Serve {
+            listen,
+            db,
+            api_key,
+            signing_key,
+            clock,
+            rate_limit,
+            workers,
+        } => {
             let config = Config {
                 database: db.database,
                 api_key,
@@ -90,7 +106,15 @@ async fn main() -> anyhow::Result<()> {
             };
             serve(config, &listen).await
         }
-        Command::Users { command: UsersCommand::Add { db, email, groups, account } } => {
+        Command::Users {
+            command:
+                UsersCommand::Add {
+                    db,
+                    email,
+                    groups,
+                    account,
+                },
+        } => {
             let store = dialtone_store::Store::connect(&db.database).await?;
             let engine = dialtone_engine::Engine::new(store, dialtone_domain::clock::Clock::Real);
             let account = match account {
@@ -99,9 +123,14 @@ async fn main() -> anyhow::Result<()> {
                     .root_account_id()
                     .await
                     .map_err(|e| anyhow::anyhow!(e.detail))?
-                    .ok_or_else(|| anyhow::anyhow!("no root account yet: run `dialtone serve` once first"))?,
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("no root account yet: run `dialtone serve` once first")
+                    })?,
             };
-            let user = engine.add_user(&account, &email, &groups).await.map_err(|e| anyhow::anyhow!(e.detail))?;
+            let user = engine
+                .add_user(&account, &email, &groups)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.detail))?;
             println!("{}", serde_json::to_string_pretty(&user.to_json(true))?);
             Ok(())
         }

@@ -1,1 +1,11 @@
-fn main() {}
+//! Dialtone's integration suite: one binary (link time), one module per area. Every test
+//! starts its own server on a fresh database; `DIALTONE_TEST_DATABASE` picks the backend.
+
+mod accounts;
+mod harness;
+mod limits;
+mod persistence;
+mod scheduler;
+mod spec;
+mod surface;
+mod users;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit and integration tests, doc tests, and the compatibility
+# suites with the official Telnyx SDKs (installs their npm and PyPI packages on first run).
+#
+#   scripts/test.sh                 SQLite (the embedded default)
+#   scripts/test.sh --postgres      the same suite against PostgreSQL; the URL comes from
+#                                   DIALTONE_PG_URL (default postgres://postgres@127.0.0.1:5432/test)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+run_rust_tests() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+  else
+    log "cargo-nextest not found; using cargo test"
+    cargo test --workspace --no-fail-fast --lib --bins --tests
+  fi
+}
+
+if [[ "${1:-}" == "--postgres" ]]; then
+  PG_URL="${DIALTONE_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  if command -v psql >/dev/null 2>&1; then
+    # Each test makes a schema of its own; drop the ones earlier runs left behind.
+    psql "$PG_URL" -qAt -c "SELECT 'DROP SCHEMA IF EXISTS \"' || nspname || '\" CASCADE;' FROM pg_namespace WHERE nspname LIKE 't\\_%' OR nspname LIKE 'compat\\_%'" \
+      | psql "$PG_URL" -q >/dev/null 2>&1 || true
+  fi
+  log "Rust tests on PostgreSQL"
+  DIALTONE_TEST_DATABASE="$PG_URL" run_rust_tests
+  schema="compat_$(date +%s)_$$"
+  if command -v psql >/dev/null 2>&1; then psql "$PG_URL" -q -c "CREATE SCHEMA $schema"; fi
+  log "SDK compatibility suites on PostgreSQL"
+  DIALTONE_DATABASE="$PG_URL?options=-c%20search_path%3D$schema" scripts/compat.sh
+  exit 0
+fi
+
+log "Rust tests (SQLite)"
+run_rust_tests
+log "doc tests"
+cargo test --workspace --doc --quiet
+log "SDK compatibility suites (SQLite)"
+scripts/compat.sh
