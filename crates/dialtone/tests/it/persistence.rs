@@ -77,12 +77,40 @@ async fn acknowledged_writes_survive_a_kill() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_cleanly() {
+async fn sigterm_lets_in_flight_requests_finish() {
     let db = fresh_database().await;
     let p = Process::spawn(&db, &[]).await;
-    assert_eq!(p.get("/_dialtone/health").await.status, 200);
-    let status = p.terminate();
+    // Hold the next create in the server for a while, then stop the server under it.
+    let f = p
+        .post(
+            "/_dialtone/sim/faults",
+            json!({"operation": "CreateManagedAccount", "latency_ms": 700, "count": 1}),
+        )
+        .await;
+    assert_eq!(f.status, 201);
+    let client = p.client.clone();
+    let in_flight = tokio::spawn(async move {
+        client
+            .post("/v2/managed_accounts", json!({"business_name": "InFlight"}))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let status = tokio::task::spawn_blocking(move || p.terminate())
+        .await
+        .unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    let r = in_flight.await.unwrap();
+    assert_eq!(
+        r.status, 200,
+        "the request in flight at SIGTERM was answered"
+    );
+    let id = r.body["data"]["id"].as_str().unwrap().to_owned();
+    // And what it acknowledged is there after a restart.
+    let p = Process::spawn(&db, &[]).await;
+    assert_eq!(
+        p.get(&format!("/v2/managed_accounts/{id}")).await.status,
+        200
+    );
 }
 
 #[tokio::test]
