@@ -21,7 +21,7 @@
 #
 # What it does: builds the release binary, then for SQLite (a fresh WAL file) and
 # PostgreSQL (a fresh schema): starts the server on a free 127.0.0.1 port, reads its
-# idle RSS, measures GET /_dialtone/health (reference: no database), GET
+# idle RSS, measures GET /_dialtone/health (reference: a ping query, no auth), GET
 # /v2/managed_accounts/{id} and POST /v2/managed_accounts with wrk (each after a
 # warm-up), reads the RSS again after the load, stops the server; then measures
 # start-to-first-200 on fresh databases. Prints a markdown table on stdout.
@@ -91,6 +91,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# --- PostgreSQL: reachable and local? -----------------------------------------------
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-5}"
+PG_SKIP=""
+if [[ "$PG_URL" == off ]]; then
+  PG_SKIP="skipped (BENCH_PG_URL=off)"
+elif ! [[ "$PG_URL" =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]]; then
+  die "BENCH_PG_URL must point at 127.0.0.1 or localhost"
+elif ! command -v psql >/dev/null 2>&1; then
+  PG_SKIP="skipped (psql not installed)"
+elif ! psql "$PG_URL" -q -v ON_ERROR_STOP=1 -c 'SELECT 1' >/dev/null 2>&1; then
+  PG_SKIP="skipped (PostgreSQL unreachable at ${PG_URL%%\?*})"
+fi
 
 # --- tools ----------------------------------------------------------------------
 if ! command -v wrk >/dev/null 2>&1; then
@@ -162,7 +175,7 @@ run_wrk() {
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
-thousands() { printf "%'.0f" "$1" 2>/dev/null || printf '%.0f' "$1"; }
+thousands() { python3 -c 'import sys; print(f"{round(float(sys.argv[1])):,}")' "$1"; }
 mark() { # mark VALUE OP LIMIT -> " ✓" or " ✗"
   if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then printf ' ✓'; else printf ' ✗'; fi
 }
@@ -193,9 +206,12 @@ bench_backend() {
   R[$label.get_rps]="$W_rps"; R[$label.get_p50]="$W_p50_us"; R[$label.get_p99]="$W_p99_us"; R[$label.get_cpu]="$W_CPU_US"
   R[$label.get_non2xx]="$W_non2xx"; R[$label.get_sockerr]=$((W_connect_err + W_read_err + W_write_err + W_timeout_err))
 
+  W_requests=0
   run_wrk "$label-post-warmup" "$WARMUP" POST /v2/managed_accounts "$POST_BODY"
+  R[$label.accounts_before]=$((1 + W_requests))
   run_wrk "$label-post" "$DURATION" POST /v2/managed_accounts "$POST_BODY"
   R[$label.post_rps]="$W_rps"; R[$label.post_p50]="$W_p50_us"; R[$label.post_p99]="$W_p99_us"; R[$label.post_cpu]="$W_CPU_US"
+  R[$label.accounts_after]=$((R[$label.accounts_before] + W_requests))
   R[$label.post_non2xx]="$W_non2xx"; R[$label.post_sockerr]=$((W_connect_err + W_read_err + W_write_err + W_timeout_err))
 
   sleep 3
@@ -226,16 +242,6 @@ bench_backend sqlite "sqlite://$WORK/bench.db"
 startup sqlite "sqlite://$WORK/start-{n}.db"
 
 # --- PostgreSQL -----------------------------------------------------------------
-PG_SKIP=""
-if [[ "$PG_URL" == off ]]; then
-  PG_SKIP="skipped (BENCH_PG_URL=off)"
-elif ! [[ "$PG_URL" =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]]; then
-  die "BENCH_PG_URL must point at 127.0.0.1 or localhost"
-elif ! command -v psql >/dev/null 2>&1; then
-  PG_SKIP="skipped (psql not installed)"
-elif ! psql "$PG_URL" -q -v ON_ERROR_STOP=1 -c 'SELECT 1' >/dev/null 2>&1; then
-  PG_SKIP="skipped (PostgreSQL unreachable at ${PG_URL%%\?*})"
-fi
 if [[ -z "$PG_SKIP" ]]; then
   BACKENDS+=(postgres)
   sep='?'; [[ "$PG_URL" == *\?* ]] && sep='&'
@@ -277,7 +283,7 @@ table() {
     "post_rps|POST /v2/managed_accounts throughput|≥ 5,000 req/s"
     "post_lat|POST /v2/managed_accounts latency p50 / p99|p99 < 10 ms"
     "errors|Non-2xx responses / socket errors|0 / 0"
-    "health|GET /_dialtone/health throughput (reference: no database, no auth)|—"
+    "health|GET /_dialtone/health throughput (reference: one ping query, no auth)|—"
     "cpu|Server CPU time per request: health / GET / POST|—"
     "rss_idle|Resident memory (VmRSS), idle after start|< 50 MB"
     "rss_after|Resident memory (VmRSS), idle after the load|< 50 MB"
@@ -331,7 +337,9 @@ if [[ -n "$WRITE" ]]; then
     echo "request is the server process's utime + stime during the measurement divided by the requests served;"
     echo "on a 2-core machine shared with wrk, the server can use about one core at most."
     echo "Every POST creates a managed account (with its API key and organization), so the POST run's"
-    echo "database grows by that many accounts; the GET reads one account by id."
+    echo "database grows by that many accounts; the GET reads one account by id. The measured POST run"
+    echo "started with about ${R[sqlite.accounts_before]} managed accounts on SQLite${R[postgres.accounts_before]:+ and ${R[postgres.accounts_before]} on PostgreSQL} and ended with"
+    echo "${R[sqlite.accounts_after]}${R[postgres.accounts_after]:+ and ${R[postgres.accounts_after]}} (all under the root account)."
     echo
     echo "### How it was measured"
     echo

@@ -60,10 +60,7 @@ impl Ctx {
     }
 
     pub fn param(&self, name: &str) -> &str {
-        self.params
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_default()
+        self.params.get(name).map(String::as_str).unwrap_or_default()
     }
 }
 
@@ -99,14 +96,8 @@ pub fn router(state: AppState) -> Router {
     }
     // Documented alias of the bulk update endpoints.
     api = api
-        .route(
-            "/messaging_numbers/bulk_updates",
-            alias("POST", "/messaging_numbers_bulk_updates"),
-        )
-        .route(
-            "/messaging_numbers/bulk_updates/{order_id}",
-            alias("GET", "/messaging_numbers_bulk_updates/{order_id}"),
-        )
+        .route("/messaging_numbers/bulk_updates", alias("POST", "/messaging_numbers_bulk_updates"))
+        .route("/messaging_numbers/bulk_updates/{order_id}", alias("GET", "/messaging_numbers_bulk_updates/{order_id}"))
         .route("/openapi.json", axum::routing::get(openapi));
 
     Router::new()
@@ -119,34 +110,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn alias(method: &str, target: &str) -> MethodRouter<AppState> {
-    let op = ops::all()
-        .iter()
-        .find(|o| o.method == method && o.path == target)
-        .expect("alias target is in the spec");
-    let filter = if method == "GET" {
-        MethodFilter::GET
-    } else {
-        MethodFilter::POST
-    };
+    let op = ops::all().iter().find(|o| o.method == method && o.path == target).expect("alias target is in the spec");
+    let filter = if method == "GET" { MethodFilter::GET } else { MethodFilter::POST };
     on(
         filter,
         move |State(st): State<AppState>,
               params: RawPathParams,
               RawQuery(raw): RawQuery,
               headers: HeaderMap,
-              body: Result<Bytes, BytesRejection>| async move {
-            dispatch(st, op, params, raw, headers, body).await
-        },
+              body: Result<Bytes, BytesRejection>| async move { dispatch(st, op, params, raw, headers, body).await },
     )
     .fallback(method_not_allowed)
 }
 
 async fn openapi() -> Response {
     let mut r = ops::SPEC.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     r
 }
 
@@ -155,25 +134,15 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed(method: Method) -> Response {
-    render_error(
-        &ApiError::new(Code::MethodNotAllowed)
-            .detail(format!("This path does not support {method}.")),
-        None,
-    )
+    render_error(&ApiError::new(Code::MethodNotAllowed).detail(format!("This path does not support {method}.")), None)
 }
 
 /// Reads the bearer key and the account it belongs to.
-pub(crate) async fn authenticate(
-    engine: &Engine,
-    headers: &HeaderMap,
-) -> Result<(String, Account), ApiError> {
+pub(crate) async fn authenticate(engine: &Engine, headers: &HeaderMap) -> Result<(String, Account), ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or_else(|| ApiError::new(Code::AuthenticationFailed))?;
@@ -187,9 +156,7 @@ pub(crate) async fn authenticate(
 pub(crate) fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Body, ApiError> {
     let bytes = body.map_err(|rej| {
         if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(Code::PayloadTooLarge).detail(format!(
-                "The request body is larger than {BODY_LIMIT} bytes."
-            ))
+            ApiError::new(Code::PayloadTooLarge).detail(format!("The request body is larger than {BODY_LIMIT} bytes."))
         } else {
             ApiError::new(Code::BadRequest).detail("The request body could not be read.")
         }
@@ -198,9 +165,7 @@ pub(crate) fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Body, Ap
         return Ok(Body::default());
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(Code::InvalidJson)
-            .detail(format!("The request body is not valid JSON: {e}."))
-            .pointer("/")
+        ApiError::new(Code::InvalidJson).detail(format!("The request body is not valid JSON: {e}.")).pointer("/")
     })?;
     Body::from_value(value)
 }
@@ -213,10 +178,7 @@ async fn dispatch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let params: BTreeMap<String, String> = params
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let params: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     match serve(st, op, params, raw_query, headers, body).await {
         Ok(reply) => reply.into_response(),
         Err(e) => {
@@ -249,29 +211,15 @@ async fn serve(
         return Err(e);
     }
     let Some(handler) = handlers::lookup(&op.operation_id) else {
-        return Err(ApiError::new(Code::NotImplemented).detail(format!(
-            "{} ({} {}) is not implemented by Dialtone yet.",
-            op.operation_id, op.method, op.path
-        )));
+        return Err(ApiError::new(Code::NotImplemented)
+            .detail(format!("{} ({} {}) is not implemented by Dialtone yet.", op.operation_id, op.method, op.path)));
     };
     let query = Query::parse(raw_query.as_deref());
     let body = parse_body(body)?;
-    handler(Ctx {
-        state: st,
-        caller,
-        op,
-        params,
-        query,
-        body,
-        headers,
-    })
-    .await
+    handler(Ctx { state: st, caller, op, params, query, body, headers }).await
 }
 
 /// The product of an operation, for callers rendering errors outside dispatch.
 pub fn product_of(operation_id: &str) -> Option<Product> {
-    ops::all()
-        .iter()
-        .find(|o| o.operation_id == operation_id)
-        .map(|o| o.product)
+    ops::all().iter().find(|o| o.operation_id == operation_id).map(|o| o.product)
 }

@@ -19,10 +19,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_second: Option<u32>) -> Self {
-        RateLimiter {
-            per_second: per_second.filter(|n| *n > 0),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        RateLimiter { per_second: per_second.filter(|n| *n > 0), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes a token for `key`, or answers the 429 to send.
@@ -67,20 +64,14 @@ impl Fault {
             None => None,
             Some(s @ (429 | 500 | 503)) => Some(s as u16),
             Some(_) => {
-                return Err(ApiError::invalid(
-                    "status",
-                    "status must be 429, 500 or 503.",
-                ));
+                return Err(ApiError::invalid("status", "status must be 429, 500 or 503."));
             }
         };
         let latency_ms = match body.opt_int("latency_ms")? {
             None => 0,
             Some(ms) if (0..=60_000).contains(&ms) => ms as u64,
             Some(_) => {
-                return Err(ApiError::invalid(
-                    "latency_ms",
-                    "latency_ms must be between 0 and 60000.",
-                ));
+                return Err(ApiError::invalid("latency_ms", "latency_ms must be between 0 and 60000."));
             }
         };
         let probability = match body.raw("probability") {
@@ -88,10 +79,7 @@ impl Fault {
             Some(v) => match v.as_f64() {
                 Some(p) if (0.0..=1.0).contains(&p) => p,
                 _ => {
-                    return Err(ApiError::invalid(
-                        "probability",
-                        "probability must be a number from 0 to 1.",
-                    ));
+                    return Err(ApiError::invalid("probability", "probability must be a number from 0 to 1."));
                 }
             },
         };
@@ -103,14 +91,7 @@ impl Fault {
         if status.is_none() && latency_ms == 0 {
             return Err(ApiError::missing("status").detail("Give a status, a latency_ms, or both."));
         }
-        Ok(Fault {
-            id,
-            operation,
-            status,
-            latency_ms,
-            probability,
-            remaining,
-        })
+        Ok(Fault { id, operation, status, latency_ms, probability, remaining })
     }
 
     pub fn to_json(&self) -> Value {
@@ -148,11 +129,7 @@ impl Faults {
     }
 
     pub fn list(&self) -> Vec<Fault> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone()
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clone()
     }
 
     /// Removes one fault (`Some(id)`) or all; answers how many went.
@@ -227,8 +204,7 @@ mod tests {
     #[test]
     fn count_limited_faults_expire() {
         let f = Faults::default();
-        f.add(&body(json!({"operation": "Op", "status": 503, "count": 2})))
-            .unwrap();
+        f.add(&body(json!({"operation": "Op", "status": 503, "count": 2}))).unwrap();
         assert_eq!(f.effect("Other", || 0.0), Effect::default());
         assert_eq!(f.effect("Op", || 0.0).error.unwrap().status(), 503);
         assert_eq!(f.effect("Op", || 0.0).error.unwrap().status(), 503);
@@ -239,10 +215,7 @@ mod tests {
     #[test]
     fn probability_and_latency() {
         let f = Faults::default();
-        f.add(&body(
-            json!({"operation": "*", "latency_ms": 30, "probability": 0.5}),
-        ))
-        .unwrap();
+        f.add(&body(json!({"operation": "*", "latency_ms": 30, "probability": 0.5}))).unwrap();
         assert_eq!(f.effect("X", || 0.9).delay, Duration::ZERO);
         assert_eq!(f.effect("X", || 0.1).delay, Duration::from_millis(30));
         assert_eq!(f.clear(None), 1);
@@ -251,17 +224,9 @@ mod tests {
     #[test]
     fn bad_faults_are_refused() {
         let f = Faults::default();
-        assert!(
-            f.add(&body(json!({"operation": "X", "status": 404})))
-                .is_err()
-        );
+        assert!(f.add(&body(json!({"operation": "X", "status": 404}))).is_err());
         assert!(f.add(&body(json!({"operation": "X"}))).is_err());
         assert!(f.add(&body(json!({"status": 500}))).is_err());
-        assert!(
-            f.add(&body(
-                json!({"operation": "X", "status": 500, "probability": 2})
-            ))
-            .is_err()
-        );
+        assert!(f.add(&body(json!({"operation": "X", "status": 500, "probability": 2}))).is_err());
     }
 }

@@ -55,20 +55,13 @@ pub fn all() -> &'static [Op] {
 }
 
 fn product_of(path: &str) -> Product {
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     match first {
-        "rooms" | "room_sessions" | "room_participants" | "room_recordings"
-        | "room_compositions" => Product::Video,
+        "rooms" | "room_sessions" | "room_participants" | "room_recordings" | "room_compositions" => Product::Video,
         "calls" | "call_control_applications" | "connections" => Product::Voice,
         "managed_accounts" | "organizations" => Product::Accounts,
         "webhook_deliveries" => Product::Webhooks,
-        "phone_numbers" | "mobile_phone_numbers" if path.ends_with("/messaging") => {
-            Product::Messaging
-        }
+        "phone_numbers" | "mobile_phone_numbers" if path.ends_with("/messaging") => Product::Messaging,
         "phone_numbers" | "available_phone_numbers" | "number_orders" => Product::Numbers,
         _ => Product::Messaging,
     }
@@ -90,14 +83,8 @@ mod tests {
     #[test]
     fn products_follow_the_path() {
         assert_eq!(product_of("/rooms/{room_id}"), Product::Video);
-        assert_eq!(
-            product_of("/phone_numbers/{id}/messaging"),
-            Product::Messaging
-        );
+        assert_eq!(product_of("/phone_numbers/{id}/messaging"), Product::Messaging);
         assert_eq!(product_of("/phone_numbers/{id}"), Product::Numbers);
-        assert_eq!(
-            product_of("/calls/{call_control_id}/actions/answer"),
-            Product::Voice
-        );
+        assert_eq!(product_of("/calls/{call_control_id}/actions/answer"), Product::Voice);
     }
 }

@@ -34,10 +34,7 @@ fn status(code: u16) -> StatusCode {
 
 pub fn json_response(code: u16, body: &Value) -> Response {
     let mut r = (status(code), body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -48,8 +45,7 @@ impl IntoResponse for Reply {
             Reply::Empty(code) => status(code).into_response(),
             Reply::Text(code, ct, body) => {
                 let mut r = (status(code), body).into_response();
-                r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
                 r
             }
         }

@@ -46,6 +46,9 @@ pub struct Account {
     /// `enable` with `reenable_all_connections` turns them back on).
     pub connections_enabled: bool,
     pub has_password: bool,
+    /// The first characters of the account's API key, shown (masked) on reads.
+    #[serde(default)]
+    pub api_key_prefix: String,
     /// Base64 Ed25519 seed for this account's webhook signatures and join tokens.
     pub signing_seed: String,
     pub created_at: DateTime<Utc>,
@@ -77,6 +80,7 @@ impl Account {
             allocatable_global_outbound_channels: DEFAULT_ALLOCATABLE_CHANNELS,
             connections_enabled: true,
             has_password: false,
+            api_key_prefix: String::new(),
             signing_seed,
             created_at: now,
             updated_at: now,
@@ -152,8 +156,7 @@ pub fn require_manager(caller: &Account) -> Result<()> {
     if caller.is_manager() {
         Ok(())
     } else {
-        Err(ApiError::new(Code::AuthorizationFailed)
-            .detail("Only a manager account can manage accounts."))
+        Err(ApiError::new(Code::AuthorizationFailed).detail("Only a manager account can manage accounts."))
     }
 }
 
@@ -182,18 +185,13 @@ impl NewManagedAccount {
         if let Some(p) = &password
             && p.len() < 8
         {
-            return Err(ApiError::invalid(
-                "password",
-                "The password must be at least 8 characters long.",
-            ));
+            return Err(ApiError::invalid("password", "The password must be at least 8 characters long."));
         }
         Ok(NewManagedAccount {
             business_name,
             email,
             password,
-            allow_custom_pricing: body
-                .opt_bool("managed_account_allow_custom_pricing")?
-                .unwrap_or(false),
+            allow_custom_pricing: body.opt_bool("managed_account_allow_custom_pricing")?.unwrap_or(false),
             rollup_billing: body.opt_bool("rollup_billing")?.unwrap_or(false),
         })
     }
@@ -209,10 +207,7 @@ impl NewManagedAccount {
         now: DateTime<Utc>,
     ) -> Account {
         let email = self.email.unwrap_or_else(|| {
-            let (local, domain) = manager
-                .email
-                .split_once('@')
-                .unwrap_or((&manager.email, "dialtone.local"));
+            let (local, domain) = manager.email.split_once('@').unwrap_or((&manager.email, "dialtone.local"));
             format!("{local}+{}@{domain}", &id[..8])
         });
         let free = (manager.allocatable_global_outbound_channels - allocated).max(0);
@@ -230,6 +225,7 @@ impl NewManagedAccount {
             allocatable_global_outbound_channels: 0,
             connections_enabled: true,
             has_password: self.password.is_some(),
+            api_key_prefix: String::new(),
             signing_seed,
             created_at: now,
             updated_at: now,
@@ -275,19 +271,13 @@ pub fn set_channel_limit(
         return Ok(());
     };
     if limit < 0 {
-        return Err(ApiError::invalid(
-            "channel_limit",
-            "channel_limit must be 0 or more.",
-        ));
+        return Err(ApiError::invalid("channel_limit", "channel_limit must be 0 or more."));
     }
     let available = manager.allocatable_global_outbound_channels - allocated_to_others;
     if limit > available {
         return Err(ApiError::invalid(
             "channel_limit",
-            format!(
-                "Only {} global outbound channels can be allocated to this account.",
-                available.max(0)
-            ),
+            format!("Only {} global outbound channels can be allocated to this account.", available.max(0)),
         ));
     }
     acct.channel_limit = limit;
@@ -295,13 +285,13 @@ pub fn set_channel_limit(
     Ok(())
 }
 
-/// The allocatable report for the manager.
-pub fn channels_report(manager: &Account, managed: &[Account]) -> Value {
+/// The allocatable report for the manager, given what its managed accounts hold.
+pub fn channels_report(manager: &Account, allocated: i64) -> Value {
     json!({
         "record_type": "allocatable_global_outbound_channels",
         "allocatable_global_outbound_channels": manager.allocatable_global_outbound_channels,
         "managed_account_allow_custom_pricing": manager.managed_account_allow_custom_pricing,
-        "total_global_channels_allocated": managed.iter().map(|a| a.channel_limit).sum::<i64>(),
+        "total_global_channels_allocated": allocated,
     })
 }
 
@@ -320,10 +310,9 @@ impl ListFilter {
     pub fn parse(q: &Query) -> Result<Self> {
         let contains = |name: &str| -> Result<Option<String>> {
             match q.str(name) {
-                Some(v) if v.chars().count() < 3 => Err(ApiError::invalid_param(
-                    name,
-                    format!("'{name}' requires at least three characters."),
-                )),
+                Some(v) if v.chars().count() < 3 => {
+                    Err(ApiError::invalid_param(name, format!("'{name}' requires at least three characters.")))
+                }
                 v => Ok(v.map(str::to_lowercase)),
             }
         };
@@ -333,17 +322,7 @@ impl ListFilter {
             org_contains: contains("filter[organization_name][contains]")?,
             org_eq: q.str("filter[organization_name][eq]").map(str::to_owned),
             status: q
-                .one_of(
-                    "filter[status][eq]",
-                    &[
-                        "all",
-                        "active",
-                        "enabled",
-                        "cancelled",
-                        "disabled",
-                        "blocked",
-                    ],
-                )?
+                .one_of("filter[status][eq]", &["all", "active", "enabled", "cancelled", "disabled", "blocked"])?
                 .map(str::to_owned),
             sort: q
                 .one_of("sort", &["created_at", "-created_at", "email", "-email"])?
@@ -361,26 +340,15 @@ impl ListFilter {
             Some(_) => false,
         };
         status_ok
-            && self
-                .email_contains
-                .as_ref()
-                .is_none_or(|c| a.email.to_lowercase().contains(c))
+            && self.email_contains.as_ref().is_none_or(|c| a.email.to_lowercase().contains(c))
             && self.email_eq.as_ref().is_none_or(|e| &a.email == e)
-            && self
-                .org_contains
-                .as_ref()
-                .is_none_or(|c| a.organization_name.to_lowercase().contains(c))
-            && self
-                .org_eq
-                .as_ref()
-                .is_none_or(|o| &a.organization_name == o)
+            && self.org_contains.as_ref().is_none_or(|c| a.organization_name.to_lowercase().contains(c))
+            && self.org_eq.as_ref().is_none_or(|o| &a.organization_name == o)
     }
 
     pub fn sort(&self, accounts: &mut [Account]) {
         match self.sort.as_str() {
-            "created_at" => {
-                accounts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
-            }
+            "created_at" => accounts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id))),
             "email" => accounts.sort_by(|a, b| a.email.cmp(&b.email)),
             "-email" => accounts.sort_by(|a, b| b.email.cmp(&a.email)),
             _ => accounts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id))),
@@ -408,15 +376,8 @@ mod tests {
 
     #[test]
     fn create_requires_business_name_and_valid_email() {
-        assert_eq!(
-            NewManagedAccount::parse(&body(json!({})))
-                .unwrap_err()
-                .pointer
-                .as_deref(),
-            Some("/business_name")
-        );
-        let e = NewManagedAccount::parse(&body(json!({"business_name": "x", "email": "nope"})))
-            .unwrap_err();
+        assert_eq!(NewManagedAccount::parse(&body(json!({}))).unwrap_err().pointer.as_deref(), Some("/business_name"));
+        let e = NewManagedAccount::parse(&body(json!({"business_name": "x", "email": "nope"}))).unwrap_err();
         assert_eq!(e.code, Code::InvalidEmail);
         let e = NewManagedAccount::parse(&body(json!({"business_name": 5}))).unwrap_err();
         assert_eq!(e.code, Code::InvalidType);
@@ -426,62 +387,35 @@ mod tests {
     fn email_is_derived_from_the_manager_when_absent() {
         let m = root();
         let req = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap();
-        let a = req.build(
-            &m,
-            0,
-            "abcdef12-0000-4000-8000-000000000000".into(),
-            String::new(),
-            Utc::now(),
-        );
+        let a = req.build(&m, 0, "abcdef12-0000-4000-8000-000000000000".into(), String::new(), Utc::now());
         assert_eq!(a.email, "owner+abcdef12@example.com");
         assert_eq!(a.manager_account_id.as_deref(), Some(m.id.as_str()));
         assert_eq!(a.channel_limit, DEFAULT_CHANNEL_LIMIT);
-        let a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"})))
-            .unwrap()
-            .build(
-                &m,
-                m.allocatable_global_outbound_channels - 3,
-                "abcdef12-0000".into(),
-                String::new(),
-                Utc::now(),
-            );
+        let a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap().build(
+            &m,
+            m.allocatable_global_outbound_channels - 3,
+            "abcdef12-0000".into(),
+            String::new(),
+            Utc::now(),
+        );
         assert_eq!(a.channel_limit, 3);
     }
 
     #[test]
     fn channel_limit_cannot_exceed_what_is_left() {
         let m = root();
-        let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"})))
-            .unwrap()
-            .build(&m, 0, "abcdef12-0000".into(), String::new(), Utc::now());
-        set_channel_limit(
+        let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap().build(
             &m,
-            &mut a,
-            900,
-            &body(json!({"channel_limit": 100})),
+            0,
+            "abcdef12-0000".into(),
+            String::new(),
             Utc::now(),
-        )
-        .unwrap();
-        assert_eq!(a.channel_limit, 100);
-        let e = set_channel_limit(
-            &m,
-            &mut a,
-            900,
-            &body(json!({"channel_limit": 101})),
-            Utc::now(),
-        )
-        .unwrap_err();
-        assert_eq!(e.status(), 422);
-        assert!(
-            set_channel_limit(
-                &m,
-                &mut a,
-                0,
-                &body(json!({"channel_limit": -1})),
-                Utc::now()
-            )
-            .is_err()
         );
+        set_channel_limit(&m, &mut a, 900, &body(json!({"channel_limit": 100})), Utc::now()).unwrap();
+        assert_eq!(a.channel_limit, 100);
+        let e = set_channel_limit(&m, &mut a, 900, &body(json!({"channel_limit": 101})), Utc::now()).unwrap_err();
+        assert_eq!(e.status(), 422);
+        assert!(set_channel_limit(&m, &mut a, 0, &body(json!({"channel_limit": -1})), Utc::now()).is_err());
     }
 
     #[test]
@@ -491,21 +425,13 @@ mod tests {
         assert!(!a.is_enabled() && !a.connections_enabled);
         enable(&mut a, &body(json!({})), Utc::now()).unwrap();
         assert!(a.is_enabled() && !a.connections_enabled);
-        enable(
-            &mut a,
-            &body(json!({"reenable_all_connections": true})),
-            Utc::now(),
-        )
-        .unwrap();
+        enable(&mut a, &body(json!({"reenable_all_connections": true})), Utc::now()).unwrap();
         assert!(a.connections_enabled);
     }
 
     #[test]
     fn filters_and_sorts() {
-        let f = ListFilter::parse(&Query::parse(Some(
-            "filter[email][contains]=OWN&sort=email",
-        )))
-        .unwrap();
+        let f = ListFilter::parse(&Query::parse(Some("filter[email][contains]=OWN&sort=email"))).unwrap();
         assert!(f.matches(&root()));
         assert!(ListFilter::parse(&Query::parse(Some("filter[email][contains]=ab"))).is_err());
         assert!(ListFilter::parse(&Query::parse(Some("sort=bogus"))).is_err());

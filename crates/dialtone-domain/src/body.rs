@@ -19,9 +19,7 @@ impl Body {
         match v {
             Value::Object(m) => Ok(Body(m)),
             Value::Null => Ok(Body::default()),
-            _ => Err(ApiError::new(Code::BadRequest)
-                .detail("The request body must be a JSON object.")
-                .pointer("/")),
+            _ => Err(ApiError::new(Code::BadRequest).detail("The request body must be a JSON object.").pointer("/")),
         }
     }
 
@@ -60,10 +58,7 @@ impl Body {
     pub fn opt_int(&self, field: &str) -> Result<Option<i64>> {
         match self.raw(field) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| type_error(field, "integer")),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(field, "integer")),
             Some(_) => Err(type_error(field, "integer")),
         }
     }
@@ -99,10 +94,7 @@ mod tests {
         assert_eq!(e.status(), 422);
         assert!(b.opt_bool("b").is_err());
         assert_eq!(b.opt_bool("c").unwrap(), Some(true));
-        assert_eq!(
-            b.req_str("missing").unwrap_err().code,
-            Code::MissingParameter
-        );
+        assert_eq!(b.req_str("missing").unwrap_err().code, Code::MissingParameter);
         assert!(Body::from_value(json!([1])).is_err());
     }
 

@@ -185,9 +185,7 @@ impl ApiError {
 
     /// A body field has a value that breaks a rule.
     pub fn invalid(field: &str, why: impl Into<String>) -> Self {
-        Self::new(Code::InvalidValue)
-            .detail(why)
-            .pointer(format!("/{}", field.trim_start_matches('/')))
+        Self::new(Code::InvalidValue).detail(why).pointer(format!("/{}", field.trim_start_matches('/')))
     }
 
     /// A query parameter has a value that breaks a rule.
@@ -247,12 +245,7 @@ mod tests {
         assert_eq!(b["errors"][0]["code"], "10004");
         assert_eq!(b["errors"][0]["title"], "Missing required parameter");
         assert_eq!(b["errors"][0]["source"]["pointer"], "/business_name");
-        assert!(
-            b["errors"][0]["meta"]["url"]
-                .as_str()
-                .unwrap()
-                .ends_with("10004")
-        );
+        assert!(b["errors"][0]["meta"]["url"].as_str().unwrap().ends_with("10004"));
     }
 
     #[test]
@@ -264,9 +257,6 @@ mod tests {
 
     #[test]
     fn status_can_be_overridden() {
-        assert_eq!(
-            ApiError::new(Code::InjectedFault).with_status(503).status(),
-            503
-        );
+        assert_eq!(ApiError::new(Code::InjectedFault).with_status(503).status(), 503);
     }
 }

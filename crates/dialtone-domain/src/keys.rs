@@ -42,9 +42,7 @@ pub struct Signer {
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer")
-            .field("public_key", &self.public_key_base64())
-            .finish()
+        f.debug_struct("Signer").field("public_key", &self.public_key_base64()).finish()
     }
 }
 
@@ -56,17 +54,13 @@ impl Signer {
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut seed);
-        Signer {
-            key: SigningKey::from_bytes(&seed),
-        }
+        Signer { key: SigningKey::from_bytes(&seed) }
     }
 
     pub fn from_seed_base64(b64: &str) -> Result<Self, BadSeed> {
         let bytes = STANDARD.decode(b64.trim()).map_err(|_| BadSeed)?;
         let seed: [u8; 32] = bytes.try_into().map_err(|_| BadSeed)?;
-        Ok(Signer {
-            key: SigningKey::from_bytes(&seed),
-        })
+        Ok(Signer { key: SigningKey::from_bytes(&seed) })
     }
 
     pub fn seed_base64(&self) -> String {
@@ -111,11 +105,7 @@ mod tests {
         use ed25519_dalek::{Signature, Verifier, VerifyingKey};
         let s = Signer::generate();
         let sig = s.sign(b"123|{}");
-        let pk: [u8; 32] = STANDARD
-            .decode(s.public_key_base64())
-            .unwrap()
-            .try_into()
-            .unwrap();
+        let pk: [u8; 32] = STANDARD.decode(s.public_key_base64()).unwrap().try_into().unwrap();
         let vk = VerifyingKey::from_bytes(&pk).unwrap();
         assert!(vk.verify(b"123|{}", &Signature::from_bytes(&sig)).is_ok());
         assert!(vk.verify(b"124|{}", &Signature::from_bytes(&sig)).is_err());

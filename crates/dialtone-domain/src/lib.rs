@@ -14,6 +14,7 @@ pub mod keys;
 pub mod page;
 pub mod query;
 pub mod users;
+pub mod webhooks;
 
 pub use error::{ApiError, Code};
 

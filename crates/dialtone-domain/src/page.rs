@@ -18,10 +18,7 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Page {
-            number: 1,
-            size: DEFAULT_SIZE,
-        }
+        Page { number: 1, size: DEFAULT_SIZE }
     }
 }
 
@@ -59,11 +56,7 @@ impl Page {
         let total = items.len() as i64;
         let meta = self.meta(total);
         let start = self.offset().min(total) as usize;
-        let page = items
-            .into_iter()
-            .skip(start)
-            .take(self.size as usize)
-            .collect();
+        let page = items.into_iter().skip(start).take(self.size as usize).collect();
         (page, meta)
     }
 }
@@ -74,10 +67,7 @@ mod tests {
 
     #[test]
     fn defaults_and_limits() {
-        assert_eq!(
-            Page::from_query(&Query::parse(None)).unwrap(),
-            Page::default()
-        );
+        assert_eq!(Page::from_query(&Query::parse(None)).unwrap(), Page::default());
         assert!(Page::from_query(&Query::parse(Some("page[size]=251"))).is_err());
         assert!(Page::from_query(&Query::parse(Some("page[number]=0"))).is_err());
     }
@@ -87,15 +77,7 @@ mod tests {
         let p = Page { number: 2, size: 2 };
         let (items, meta) = p.slice(vec![1, 2, 3, 4, 5]);
         assert_eq!(items, vec![3, 4]);
-        assert_eq!(
-            meta,
-            Meta {
-                page_number: 2,
-                page_size: 2,
-                total_pages: 3,
-                total_results: 5
-            }
-        );
+        assert_eq!(meta, Meta { page_number: 2, page_size: 2, total_pages: 3, total_results: 5 });
         let (items, meta) = Page { number: 9, size: 2 }.slice(vec![1]);
         assert!(items.is_empty());
         assert_eq!(meta.total_pages, 1);

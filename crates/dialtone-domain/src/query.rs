@@ -67,18 +67,14 @@ impl Query {
             None => Ok(None),
             Some(v) if allowed.contains(&v) => Ok(Some(v)),
             Some(v) => Err(ApiError::new(Code::InvalidValue)
-                .detail(format!(
-                    "'{name}' must be one of {}, not '{v}'.",
-                    allowed.join(", ")
-                ))
+                .detail(format!("'{name}' must be one of {}, not '{v}'.", allowed.join(", ")))
                 .parameter(name)),
         }
     }
 
     /// A comma-joined list (`filter[status]=a,b`).
     pub fn list(&self, name: &str) -> Option<Vec<&str>> {
-        self.str(name)
-            .map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
+        self.str(name).map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -142,9 +138,7 @@ mod tests {
 
     #[test]
     fn decodes_percent_encoded_brackets() {
-        let q = Query::parse(Some(
-            "page%5Bsize%5D=5&filter%5Bemail%5D%5Bcontains%5D=a%40b.c&x=1+2",
-        ));
+        let q = Query::parse(Some("page%5Bsize%5D=5&filter%5Bemail%5D%5Bcontains%5D=a%40b.c&x=1+2"));
         assert_eq!(q.get("page[size]"), Some("5"));
         assert_eq!(q.get("filter[email][contains]"), Some("a@b.c"));
         assert_eq!(q.get("x"), Some("1 2"));

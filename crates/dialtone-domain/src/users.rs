@@ -32,13 +32,7 @@ pub struct User {
 pub const STATUSES: &[&str] = &["enabled", "disabled", "blocked"];
 
 impl User {
-    pub fn new(
-        id: String,
-        account_id: String,
-        email: String,
-        owner: bool,
-        now: DateTime<Utc>,
-    ) -> User {
+    pub fn new(id: String, account_id: String, email: String, owner: bool, now: DateTime<Utc>) -> User {
         User {
             id,
             account_id,
@@ -53,11 +47,7 @@ impl User {
     }
 
     pub fn record_type(&self) -> &'static str {
-        if self.owner {
-            "organization_owner"
-        } else {
-            "organization_sub_user"
-        }
+        if self.owner { "organization_owner" } else { "organization_sub_user" }
     }
 
     /// The spec's `OrganizationUser`; `groups` only when asked for.
@@ -89,8 +79,7 @@ impl User {
 /// The owner cannot be removed from its own organization.
 pub fn check_removable(u: &User) -> Result<()> {
     if u.owner {
-        return Err(ApiError::new(Code::AuthorizationFailed)
-            .detail("The organization owner cannot be removed."));
+        return Err(ApiError::new(Code::AuthorizationFailed).detail("The organization owner cannot be removed."));
     }
     Ok(())
 }
@@ -106,17 +95,13 @@ impl ListFilter {
     pub fn parse(q: &Query) -> Result<Self> {
         Ok(ListFilter {
             email: q.str("filter[email]").map(str::to_lowercase),
-            status: q
-                .one_of("filter[user_status]", STATUSES)?
-                .map(str::to_owned),
+            status: q.one_of("filter[user_status]", STATUSES)?.map(str::to_owned),
             include_groups: q.bool("include_groups")?.unwrap_or(false),
         })
     }
 
     pub fn matches(&self, u: &User) -> bool {
-        self.email
-            .as_ref()
-            .is_none_or(|e| u.email.to_lowercase().contains(e))
+        self.email.as_ref().is_none_or(|e| u.email.to_lowercase().contains(e))
             && self.status.as_ref().is_none_or(|s| &u.user_status == s)
     }
 }
@@ -143,11 +128,7 @@ pub fn groups_report_csv(users: &[User]) -> String {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
 #[cfg(test)]
@@ -157,10 +138,7 @@ mod tests {
     #[test]
     fn json_shape_follows_include_groups() {
         let mut u = User::new("u1".into(), "a".into(), "x@y.z".into(), false, Utc::now());
-        u.groups.push(Group {
-            id: "g".into(),
-            name: "Sales".into(),
-        });
+        u.groups.push(Group { id: "g".into(), name: "Sales".into() });
         assert!(u.to_json(false).get("groups").is_none());
         assert_eq!(u.to_json(true)["groups"][0]["name"], "Sales");
         assert_eq!(u.to_json(false)["record_type"], "organization_sub_user");
@@ -170,16 +148,7 @@ mod tests {
     #[test]
     fn csv_escapes_fields() {
         let mut u = User::new("u1".into(), "a".into(), "x@y.z".into(), true, Utc::now());
-        u.groups = vec![
-            Group {
-                id: "1".into(),
-                name: "A, B".into(),
-            },
-            Group {
-                id: "2".into(),
-                name: "C".into(),
-            },
-        ];
+        u.groups = vec![Group { id: "1".into(), name: "A, B".into() }, Group { id: "2".into(), name: "C".into() }];
         let csv = groups_report_csv(&[u]);
         let row = csv.lines().nth(1).unwrap();
         assert!(csv.starts_with("id,email,user_status,created_at,last_sign_in_at,groups\n"));
@@ -189,18 +158,9 @@ mod tests {
 
     #[test]
     fn owner_is_not_removable_and_filters_apply() {
-        let o = User::new(
-            "u1".into(),
-            "a".into(),
-            "Owner@y.z".into(),
-            true,
-            Utc::now(),
-        );
+        let o = User::new("u1".into(), "a".into(), "Owner@y.z".into(), true, Utc::now());
         assert!(check_removable(&o).is_err());
-        let f = ListFilter::parse(&Query::parse(Some(
-            "filter[email]=owner&filter[user_status]=enabled",
-        )))
-        .unwrap();
+        let f = ListFilter::parse(&Query::parse(Some("filter[email]=owner&filter[user_status]=enabled"))).unwrap();
         assert!(f.matches(&o));
         assert!(ListFilter::parse(&Query::parse(Some("filter[user_status]=gone"))).is_err());
     }

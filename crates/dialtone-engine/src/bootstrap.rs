@@ -30,26 +30,16 @@ pub struct BootInfo {
 
 pub async fn bootstrap(engine: &Engine, opts: &Options) -> Result<BootInfo> {
     if let Some(seed) = &opts.signing_key {
-        Signer::from_seed_base64(seed).map_err(|e| {
-            dialtone_domain::ApiError::new(dialtone_domain::Code::BadRequest).detail(e.to_string())
-        })?;
+        Signer::from_seed_base64(seed)
+            .map_err(|e| dialtone_domain::ApiError::new(dialtone_domain::Code::BadRequest).detail(e.to_string()))?;
     }
     let now = engine.clock.now();
-    let existing = engine
-        .store
-        .setting(ROOT_SETTING)
-        .await
-        .map_err(store_err)?;
+    let existing = engine.store.setting(ROOT_SETTING).await.map_err(store_err)?;
     let (root, fresh_key) = match existing {
         Some(id) => {
-            let doc = engine
-                .store
-                .get(accounts::KIND, &id)
-                .await
-                .map_err(store_err)?;
+            let doc = engine.store.get(accounts::KIND, &id).await.map_err(store_err)?;
             let doc = doc.ok_or_else(dialtone_domain::ApiError::unexpected)?;
-            let mut root =
-                Account::from_value(&doc.data).ok_or_else(dialtone_domain::ApiError::unexpected)?;
+            let mut root = Account::from_value(&doc.data).ok_or_else(dialtone_domain::ApiError::unexpected)?;
             if let Some(seed) = &opts.signing_key
                 && *seed != root.signing_seed
             {
@@ -62,25 +52,15 @@ pub async fn bootstrap(engine: &Engine, opts: &Options) -> Result<BootInfo> {
         }
         None => {
             let id = Engine::new_id();
-            let email = opts
-                .owner_email
-                .clone()
-                .unwrap_or_else(|| "owner@dialtone.local".into());
-            let seed = opts
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| Signer::generate().seed_base64());
+            let email = opts.owner_email.clone().unwrap_or_else(|| "owner@dialtone.local".into());
+            let seed = opts.signing_key.clone().unwrap_or_else(|| Signer::generate().seed_base64());
             let root = Account::root(id.clone(), email.clone(), seed, now);
             let key = opts.api_key.clone().unwrap_or_else(keys::generate_api_key);
             let owner = User::new(Engine::new_id(), id.clone(), email.clone(), true, now);
             let cs = ChangeSet::new()
+                .insert(Doc::new(accounts::KIND, &id, &id, root.to_value(), now).unique(accounts::email_key(&email)))
                 .insert(
-                    Doc::new(accounts::KIND, &id, &id, root.to_value(), now)
-                        .unique(accounts::email_key(&email)),
-                )
-                .insert(
-                    Doc::new(users::KIND, &owner.id, &id, owner.to_value(), now)
-                        .unique(accounts::email_key(&email)),
+                    Doc::new(users::KIND, &owner.id, &id, owner.to_value(), now).unique(accounts::email_key(&email)),
                 )
                 .api_key(keys::hash_api_key(&key), id.clone(), key_prefix(&key))
                 .setting(ROOT_SETTING, &id);
@@ -92,26 +72,14 @@ pub async fn bootstrap(engine: &Engine, opts: &Options) -> Result<BootInfo> {
     let mut shown = fresh_key;
     if let Some(key) = &opts.api_key {
         let hash = keys::hash_api_key(key);
-        if engine
-            .store
-            .account_for_key(&hash)
-            .await
-            .map_err(store_err)?
-            .is_none()
-        {
+        if engine.store.account_for_key(&hash).await.map_err(store_err)?.is_none() {
             let cs = ChangeSet::new().api_key(hash, root.id.clone(), key_prefix(key));
             engine.commit(&cs).await?;
         }
         shown = Some(key.clone());
     }
-    let public_key = Signer::from_seed_base64(&root.signing_seed)
-        .map(|s| s.public_key_base64())
-        .unwrap_or_default();
-    Ok(BootInfo {
-        root_account_id: root.id,
-        api_key: shown,
-        public_key,
-    })
+    let public_key = Signer::from_seed_base64(&root.signing_seed).map(|s| s.public_key_base64()).unwrap_or_default();
+    Ok(BootInfo { root_account_id: root.id, api_key: shown, public_key })
 }
 
 /// The part of a key shown after creation.

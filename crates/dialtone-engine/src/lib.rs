@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod bootstrap;
+pub mod events;
 pub mod scheduler;
 pub mod timers;
 pub mod users;
@@ -27,23 +28,31 @@ pub struct Engine {
     pub instance: String,
     /// Woken when a job is written or the clock moves, so workers look again at once.
     pub(crate) wake: Arc<Notify>,
+    pub(crate) auth_cache: Arc<AuthCache>,
 }
 
 impl Engine {
     pub fn new(store: Store, clock: Clock) -> Engine {
+        let cache = store.kind() == dialtone_store::BackendKind::Sqlite;
         Engine {
             store,
             clock,
             instance: uuid::Uuid::new_v4().to_string(),
             wake: Arc::new(Notify::new()),
+            auth_cache: Arc::new(AuthCache::new(cache)),
         }
+    }
+
+    /// Wakes the scheduler (the manual clock moved, say).
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 
     /// Persists a change set, waking the scheduler when it carries jobs.
     pub async fn commit(&self, cs: &ChangeSet) -> Result<()> {
         self.store.apply(cs).await.map_err(store_err)?;
         if !cs.jobs.is_empty() {
-            self.wake.notify_waiters();
+            self.wake.notify_one();
         }
         Ok(())
     }
@@ -82,4 +91,48 @@ macro_rules! retry_on_conflict {
             }
         }
     }};
+}
+
+/// Accounts by API key hash, for a short while, so that most requests authenticate without
+/// a query. Every account change made through the engine forgets the account at once, so
+/// within one process a disabled account is refused on its next request. Only used on
+/// SQLite (one process per database); on PostgreSQL another process may change an account,
+/// so every request reads it.
+#[derive(Debug, Default)]
+pub struct AuthCache {
+    enabled: bool,
+    entries:
+        std::sync::Mutex<std::collections::HashMap<String, (dialtone_domain::accounts::Account, std::time::Instant)>>,
+}
+
+impl AuthCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn new(enabled: bool) -> AuthCache {
+        AuthCache { enabled, entries: Default::default() }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<dialtone_domain::accounts::Account> {
+        if !self.enabled {
+            return None;
+        }
+        let g = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        g.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(a, _)| a.clone())
+    }
+
+    pub fn put(&self, hash: String, acct: dialtone_domain::accounts::Account) {
+        if !self.enabled {
+            return;
+        }
+        let mut g = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if g.len() > 10_000 {
+            g.clear();
+        }
+        g.insert(hash, (acct, std::time::Instant::now()));
+    }
+
+    pub fn forget(&self, account_id: &str) {
+        let mut g = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        g.retain(|_, (a, _)| a.id != account_id);
+    }
 }

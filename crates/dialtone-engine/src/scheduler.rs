@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// What a handler returns: the changes its job makes, or why it failed (retried).
@@ -22,8 +23,11 @@ pub type HandlerResult = std::result::Result<ChangeSet, String>;
 type BoxFut = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 type HandlerFn = Arc<dyn Fn(Engine, Job) -> BoxFut + Send + Sync>;
 
-/// How long a claimed job is reserved for its worker before another may take it.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long a claimed job is reserved for its worker before another may take it; longer
+/// than any job runs (the longest webhook timeout is 30 s).
+const LEASE: Duration = Duration::from_secs(45);
+/// Jobs one worker runs at once.
+const MAX_IN_FLIGHT: usize = 1024;
 /// How often an idle worker looks for jobs written by other processes.
 const POLL: Duration = Duration::from_millis(200);
 const BATCH: i64 = 64;
@@ -36,9 +40,7 @@ pub struct Scheduler {
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler")
-            .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Scheduler").field("kinds", &self.handlers.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -48,41 +50,32 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// A builder with the engine's own job kinds; the composition root adds the rest
+    /// (the webhook worker lives in its own crate).
+    pub fn standard() -> Builder {
+        Builder::default().handler(jobs::SIM_TIMER, crate::timers::fire)
+    }
+
     pub fn handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self
     where
         F: Fn(Engine, Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        self.handlers
-            .insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
+        self.handlers.insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
         self
     }
 
     pub fn build(self, engine: Engine) -> Scheduler {
-        Scheduler {
-            engine,
-            handlers: Arc::new(self.handlers),
-        }
+        Scheduler { engine, handlers: Arc::new(self.handlers) }
     }
 }
 
 impl Scheduler {
-    /// A scheduler with every job kind Dialtone knows.
-    pub fn standard(engine: Engine) -> Scheduler {
-        Builder::default()
-            .handler(jobs::SIM_TIMER, crate::timers::fire)
-            .build(engine)
-    }
-
     /// Claims and runs one batch; answers how many jobs it ran.
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.engine.clock.now();
-        let claimed = self
-            .engine
-            .store
-            .claim_jobs(now, &self.engine.instance, LEASE, BATCH)
-            .await
-            .map_err(store_err)?;
+        let claimed =
+            self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, BATCH).await.map_err(store_err)?;
         let n = claimed.len();
         let mut set = tokio::task::JoinSet::new();
         for job in claimed {
@@ -96,24 +89,16 @@ impl Scheduler {
     async fn run_job(&self, job: Job) {
         let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
             tracing::error!(kind = %job.kind, id = %job.id, "no handler for job kind; dropping it");
-            let _ = self
-                .engine
-                .store
-                .apply_with_job_done(&ChangeSet::new(), Some(job.seq))
-                .await;
+            let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
             return;
         };
         let outcome = handler(self.engine.clone(), job.clone()).await;
         let result = match outcome {
             Ok(cs) => {
                 let had_jobs = !cs.jobs.is_empty();
-                let r = self
-                    .engine
-                    .store
-                    .apply_with_job_done(&cs, Some(job.seq))
-                    .await;
+                let r = self.engine.store.apply_with_job_done(&cs, Some(job.seq)).await;
                 if had_jobs {
-                    self.engine.wake.notify_waiters();
+                    self.engine.wake.notify_one();
                 }
                 r.map_err(|e| e.to_string())
             }
@@ -122,11 +107,7 @@ impl Scheduler {
         if let Err(error) = result {
             if job.attempts >= jobs::MAX_ATTEMPTS {
                 tracing::error!(kind = %job.kind, id = %job.id, %error, "job failed for the last time");
-                let _ = self
-                    .engine
-                    .store
-                    .apply_with_job_done(&ChangeSet::new(), Some(job.seq))
-                    .await;
+                let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
                 return;
             }
             let jitter = chrono::Duration::milliseconds(rand::random::<u64>() as i64 % 250);
@@ -147,12 +128,7 @@ impl Scheduler {
             if n == 0 {
                 // A job leased by a background worker is still due: wait for it to finish.
                 let next = self.engine.store.next_due().await.map_err(store_err)?;
-                let pending_leased = self
-                    .engine
-                    .store
-                    .due_count(self.engine.clock.now())
-                    .await
-                    .map_err(store_err)?;
+                let pending_leased = self.engine.store.due_count(self.engine.clock.now()).await.map_err(store_err)?;
                 let due_now = next.is_some_and(|t| t <= self.engine.clock.now());
                 if !due_now && pending_leased == 0 {
                     return Ok(total);
@@ -165,29 +141,52 @@ impl Scheduler {
         }
     }
 
-    /// The worker loop; returns when `shutdown` is cancelled (a job in flight finishes).
+    /// The worker loop: keeps up to [`MAX_IN_FLIGHT`] jobs running at once, claiming more
+    /// as soon as any finishes, so a slow job (a webhook endpoint that takes its whole
+    /// timeout) never holds up the others. Returns when `shutdown` is cancelled, after the
+    /// jobs in flight have finished.
     pub async fn run(self, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         loop {
             if shutdown.is_cancelled() {
-                return;
+                break;
             }
-            let ran = match self.run_once().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "scheduler could not claim jobs");
-                    0
+            let free = permits.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    p = permits.clone().acquire_owned() => drop(p),
                 }
-            };
-            if ran as i64 >= BATCH {
                 continue;
+            }
+            let now = self.engine.clock.now();
+            let claimed =
+                self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, (free as i64).min(BATCH)).await;
+            match claimed {
+                Ok(jobs) if !jobs.is_empty() => {
+                    for job in jobs {
+                        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                        let this = self.clone();
+                        tokio::spawn(async move {
+                            this.run_job(job).await;
+                            drop(permit);
+                            // An ordering successor may have become claimable.
+                            this.engine.wake.notify_one();
+                        });
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduler could not claim jobs"),
             }
             let wait = self.idle_wait().await;
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break,
                 _ = self.engine.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        let _ = permits.acquire_many(MAX_IN_FLIGHT as u32).await;
     }
 
     async fn idle_wait(&self) -> Duration {
@@ -195,10 +194,7 @@ impl Scheduler {
             return POLL;
         }
         match self.engine.store.next_due().await {
-            Ok(Some(due)) => (due - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(POLL),
+            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
             _ => POLL,
         }
     }

@@ -18,9 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -241,8 +239,7 @@ impl Store {
     /// `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`, a bare path, or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts =
-                PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -255,10 +252,7 @@ impl Store {
             let opts = if memory {
                 SqliteConnectOptions::from_str("sqlite::memory:")
             } else {
-                let path = url
-                    .strip_prefix("sqlite://")
-                    .or_else(|| url.strip_prefix("sqlite:"))
-                    .unwrap_or(url);
+                let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
                 Ok(SqliteConnectOptions::new().filename(path))
             }
             .map_err(|e| StoreError::BadUrl(e.to_string()))?
@@ -287,13 +281,8 @@ impl Store {
     /// Creates a fresh, empty schema on a PostgreSQL server and answers a URL whose
     /// connections use it, so tests and benchmarks get an isolated database each.
     pub async fn fresh_postgres_schema(base_url: &str, name: &str) -> Result<String> {
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(base_url)
-            .await?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{name}\""))
-            .execute(&pool)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(1).connect(base_url).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")).execute(&pool).await?;
         pool.close().await;
         let sep = if base_url.contains('?') { '&' } else { '?' };
         Ok(format!("{base_url}{sep}options=-c%20search_path%3D{name}"))
@@ -327,22 +316,60 @@ impl Store {
     }
 
     /// Documents of a kind, optionally of one account and/or one parent, oldest first.
-    pub async fn list(
-        &self,
-        kind: &str,
-        account_id: Option<&str>,
-        parent_id: Option<&str>,
-    ) -> Result<Vec<Doc>> {
-        let sql = format!(
-            "SELECT {DOC_COLS} FROM docs WHERE kind = $1 \
-             AND ($2 IS NULL OR account_id = $2) AND ($3 IS NULL OR parent_id = $3) \
-             ORDER BY created_at, id"
-        );
+    pub async fn list(&self, kind: &str, account_id: Option<&str>, parent_id: Option<&str>) -> Result<Vec<Doc>> {
+        // Only the filters given appear in the SQL, so the matching index is used.
+        let mut sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1");
+        let mut binds = Vec::new();
+        if let Some(a) = account_id {
+            binds.push(a);
+            sql.push_str(&format!(" AND account_id = ${}", binds.len() + 1));
+        }
+        if let Some(p) = parent_id {
+            binds.push(p);
+            sql.push_str(&format!(" AND parent_id = ${}", binds.len() + 1));
+        }
+        sql.push_str(" ORDER BY created_at, id");
         on_pool!(self, p => {
-            let rows = sqlx::query(&sql).bind(kind).bind(account_id).bind(parent_id).fetch_all(p).await?;
+            let mut q = sqlx::query(&sql).bind(kind);
+            for b in &binds { q = q.bind(*b); }
+            let rows = q.fetch_all(p).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows { out.push(doc_from_row!(r)); }
             Ok(out)
+        })
+    }
+
+    /// The sum of an integer field of the documents of a kind under one parent, computed
+    /// in the database (no documents are decoded).
+    pub async fn sum_field(&self, kind: &str, parent_id: &str, field: &str) -> Result<i64> {
+        let field: String = field.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                let sql = format!(
+                    "SELECT COALESCE(SUM(CAST(json_extract(data, '$.{field}') AS INTEGER)), 0) AS n \
+                     FROM docs WHERE kind = $1 AND parent_id = $2"
+                );
+                let row = sqlx::query(&sql).bind(kind).bind(parent_id).fetch_one(p).await?;
+                Ok(row.try_get("n")?)
+            }
+            Backend::Postgres(p) => {
+                let sql = format!(
+                    "SELECT COALESCE(SUM((data::jsonb ->> '{field}')::bigint), 0)::bigint AS n \
+                     FROM docs WHERE kind = $1 AND parent_id = $2"
+                );
+                let row = sqlx::query(&sql).bind(kind).bind(parent_id).fetch_one(p).await?;
+                Ok(row.try_get("n")?)
+            }
+        }
+    }
+
+    /// Releases every job lease (at the start of a SQLite server, the only process that
+    /// could hold one: what a killed process had in hand runs again at once).
+    pub async fn release_leases(&self) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_until IS NOT NULL")
+                .execute(p).await?;
+            Ok(())
         })
     }
 
@@ -381,18 +408,13 @@ impl Store {
 
     /// Applies a change set and, in the same transaction, removes a finished job: the
     /// effect of a job and its completion are one commit, so a job's effect happens once.
-    pub async fn apply_with_job_done(
-        &self,
-        cs: &ChangeSet,
-        done_job_seq: Option<i64>,
-    ) -> Result<()> {
+    pub async fn apply_with_job_done(&self, cs: &ChangeSet, done_job_seq: Option<i64>) -> Result<()> {
         if cs.is_empty() && done_job_seq.is_none() {
             return Ok(());
         }
         let now = to_ms(Utc::now());
-        let insert_doc = format!(
-            "INSERT INTO docs ({DOC_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        );
+        let insert_doc =
+            format!("INSERT INTO docs ({DOC_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
         let update_doc = "UPDATE docs SET data = $1, version = version + 1, parent_id = $2, unique_key = $3, updated_at = $4 \
                           WHERE kind = $5 AND id = $6 AND version = $7";
         let insert_job = "INSERT INTO jobs (id, kind, payload, due_at, attempts, ordering_key, created_at) \
@@ -445,13 +467,7 @@ impl Store {
     /// Claims up to `limit` jobs due at `now` (the domain clock) for `lease` of real time.
     /// A job whose lease runs out (its worker died) is claimable again. Of jobs sharing an
     /// ordering key only the oldest is claimable.
-    pub async fn claim_jobs(
-        &self,
-        now: DateTime<Utc>,
-        worker: &str,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<Job>> {
+    pub async fn claim_jobs(&self, now: DateTime<Utc>, worker: &str, lease: Duration, limit: i64) -> Result<Vec<Job>> {
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
@@ -515,8 +531,7 @@ impl Store {
 
     /// The earliest due time of any job not currently leased.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let sql =
-            "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
+        let sql = "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
         on_pool!(self, p => {
             let row = sqlx::query(sql).bind(to_ms(Utc::now())).fetch_one(p).await?;
             let due: Option<i64> = row.try_get("due")?;
@@ -565,40 +580,38 @@ mod tests {
         s.apply(&ChangeSet::new().insert(d.clone())).await.unwrap();
         let got = s.get("thing", "1").await.unwrap().unwrap();
         assert_eq!(got.data, json!({"a": 1}));
-        assert_eq!(
-            s.get_unique("thing", "acct:x").await.unwrap().unwrap().id,
-            "1"
-        );
-        assert!(matches!(
-            s.apply(&ChangeSet::new().insert(d)).await,
-            Err(StoreError::Duplicate)
-        ));
+        assert_eq!(s.get_unique("thing", "acct:x").await.unwrap().unwrap().id, "1");
+        assert!(matches!(s.apply(&ChangeSet::new().insert(d)).await, Err(StoreError::Duplicate)));
 
         let mut upd = got.clone();
         upd.data = json!({"a": 2});
-        s.apply(&ChangeSet::new().update(upd.clone()))
-            .await
-            .unwrap();
+        s.apply(&ChangeSet::new().update(upd.clone())).await.unwrap();
         // The same stale version a second time loses.
-        assert!(matches!(
-            s.apply(&ChangeSet::new().update(upd)).await,
-            Err(StoreError::Conflict)
-        ));
+        assert!(matches!(s.apply(&ChangeSet::new().update(upd)).await, Err(StoreError::Conflict)));
         assert_eq!(s.get("thing", "1").await.unwrap().unwrap().version, 1);
         assert_eq!(s.list("thing", Some("acct"), None).await.unwrap().len(), 1);
         assert_eq!(s.list("thing", Some("other"), None).await.unwrap().len(), 0);
+        assert_eq!(s.list("thing", None, None).await.unwrap().len(), 1);
+        let kid = Doc::new("kid", "k1", "acct", json!({"n": 4}), now).parent("1");
+        let kid2 = Doc::new("kid", "k2", "acct", json!({"n": 5}), now).parent("1");
+        s.apply(&ChangeSet::new().insert(kid).insert(kid2)).await.unwrap();
+        assert_eq!(s.list("kid", None, Some("1")).await.unwrap().len(), 2);
+        assert_eq!(s.sum_field("kid", "1", "n").await.unwrap(), 9);
+        assert_eq!(s.sum_field("kid", "2", "n").await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn a_failed_change_set_applies_nothing() {
         let s = mem().await;
         let now = Utc::now();
-        s.apply(&ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now)))
-            .await
-            .unwrap();
-        let cs = ChangeSet::new()
-            .insert(Doc::new("t", "2", "a", json!({}), now))
-            .insert(Doc::new("t", "1", "a", json!({}), now));
+        s.apply(&ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now))).await.unwrap();
+        let cs = ChangeSet::new().insert(Doc::new("t", "2", "a", json!({}), now)).insert(Doc::new(
+            "t",
+            "1",
+            "a",
+            json!({}),
+            now,
+        ));
         assert!(s.apply(&cs).await.is_err());
         assert!(s.get("t", "2").await.unwrap().is_none());
     }
@@ -614,35 +627,23 @@ mod tests {
             due_at: due,
             ordering_key: key.map(Into::into),
         };
-        let cs = ChangeSet::new()
-            .job(job("a", Some("call"), now))
-            .job(job("b", Some("call"), now))
-            .job(job("c", None, now + chrono::Duration::seconds(10)));
+        let cs = ChangeSet::new().job(job("a", Some("call"), now)).job(job("b", Some("call"), now)).job(job(
+            "c",
+            None,
+            now + chrono::Duration::seconds(10),
+        ));
         s.apply(&cs).await.unwrap();
         let lease = Duration::from_secs(30);
         let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
-        assert_eq!(
-            claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
-            vec!["a"]
-        );
+        assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
         assert!(s.claim_jobs(now, "w2", lease, 10).await.unwrap().is_empty());
-        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq))
-            .await
-            .unwrap();
+        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq)).await.unwrap();
         let next = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
         assert_eq!(next[0].id, "b");
-        s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom")
-            .await
-            .unwrap();
+        s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom").await.unwrap();
         assert!(s.claim_jobs(now, "w1", lease, 10).await.unwrap().is_empty());
-        assert_eq!(
-            s.next_due().await.unwrap(),
-            Some(from_ms(to_ms(now + chrono::Duration::seconds(5))))
-        );
-        let later = s
-            .claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10)
-            .await
-            .unwrap();
+        assert_eq!(s.next_due().await.unwrap(), Some(from_ms(to_ms(now + chrono::Duration::seconds(5)))));
+        let later = s.claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10).await.unwrap();
         assert_eq!(later.len(), 2);
         assert_eq!(later[0].attempts, 2);
     }

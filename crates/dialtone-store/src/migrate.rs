@@ -97,11 +97,10 @@ pub async fn sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     for (version, sql) in SQLITE {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_none() {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO dialtone_migrations (version) VALUES ($1)")
@@ -117,18 +116,15 @@ pub async fn sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 /// transaction makes the second wait and then find the work done.
 pub async fn postgres(pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(4010)")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(4010)").execute(&mut *tx).await?;
     sqlx::query("CREATE TABLE IF NOT EXISTS dialtone_migrations (version BIGINT PRIMARY KEY)")
         .execute(&mut *tx)
         .await?;
     for (version, sql) in POSTGRES {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_none() {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO dialtone_migrations (version) VALUES ($1)")

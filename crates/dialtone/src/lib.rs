@@ -6,7 +6,7 @@ use dialtone_api::{AppState, limits};
 use dialtone_domain::clock::Clock;
 use dialtone_engine::Engine;
 use dialtone_engine::bootstrap::{self, BootInfo};
-use dialtone_engine::scheduler::Scheduler;
+use dialtone_engine::scheduler::Builder;
 use dialtone_store::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -31,10 +31,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database", &self.database)
             .field("api_key", &self.api_key.as_ref().map(|_| "<hidden>"))
-            .field(
-                "signing_key",
-                &self.signing_key.as_ref().map(|_| "<hidden>"),
-            )
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "<hidden>"))
             .field("manual_clock", &self.manual_clock)
             .field("rate_limit", &self.rate_limit)
             .field("workers", &self.workers)
@@ -52,17 +49,9 @@ pub struct Running {
 
 /// Opens the store, bootstraps the root account, starts the scheduler and serves HTTP on
 /// `listener` until `shutdown` is cancelled. In-flight requests finish before it returns.
-pub async fn start(
-    config: Config,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Running> {
+pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let store = Store::connect(&config.database).await?;
-    let clock = if config.manual_clock {
-        Clock::manual(chrono::Utc::now())
-    } else {
-        Clock::Real
-    };
+    let clock = if config.manual_clock { Clock::manual(chrono::Utc::now()) } else { Clock::Real };
     let engine = Engine::new(store.clone(), clock);
     let info = bootstrap::bootstrap(
         &engine,
@@ -74,7 +63,12 @@ pub async fn start(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-    let scheduler = Scheduler::standard(engine.clone());
+    if store.kind() == dialtone_store::BackendKind::Sqlite {
+        // One process owns a SQLite file: leases left by a killed predecessor are void.
+        store.release_leases().await?;
+    }
+    let webhooks = dialtone_webhooks::Worker::new();
+    let scheduler = webhooks.register(Builder::standard()).build(engine.clone());
     let mut workers = Vec::new();
     for _ in 0..config.workers {
         workers.push(tokio::spawn(scheduler.clone().run(shutdown.clone())));
@@ -88,19 +82,12 @@ pub async fn start(
     let app = dialtone_api::router(state);
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await?;
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
         for w in workers {
             let _ = w.await;
         }
         store.close().await;
         Ok(())
     });
-    Ok(Running {
-        info,
-        addr,
-        engine,
-        task,
-    })
+    Ok(Running { info, addr, engine, task })
 }

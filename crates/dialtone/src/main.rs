@@ -5,11 +5,7 @@ use dialtone::Config;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(
-    name = "dialtone",
-    version,
-    about = "A local Telnyx API v2 server with a simulated carrier network"
-)]
+#[command(name = "dialtone", version, about = "A local Telnyx API v2 server with a simulated carrier network")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,11 +14,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct DbArg {
     /// sqlite://PATH, sqlite::memory: or postgres://...
-    #[arg(
-        long,
-        env = "DIALTONE_DATABASE",
-        default_value = "sqlite://dialtone.db"
-    )]
+    #[arg(long, env = "DIALTONE_DATABASE", default_value = "sqlite://dialtone.db")]
     database: String,
 }
 
@@ -87,15 +79,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve {
-            listen,
-            db,
-            api_key,
-            signing_key,
-            clock,
-            rate_limit,
-            workers,
-        } => {
+        Command::Serve { listen, db, api_key, signing_key, clock, rate_limit, workers } => {
             let config = Config {
                 database: db.database,
                 api_key,
@@ -106,15 +90,7 @@ async fn main() -> anyhow::Result<()> {
             };
             serve(config, &listen).await
         }
-        Command::Users {
-            command:
-                UsersCommand::Add {
-                    db,
-                    email,
-                    groups,
-                    account,
-                },
-        } => {
+        Command::Users { command: UsersCommand::Add { db, email, groups, account } } => {
             let store = dialtone_store::Store::connect(&db.database).await?;
             let engine = dialtone_engine::Engine::new(store, dialtone_domain::clock::Clock::Real);
             let account = match account {
@@ -123,14 +99,9 @@ async fn main() -> anyhow::Result<()> {
                     .root_account_id()
                     .await
                     .map_err(|e| anyhow::anyhow!(e.detail))?
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("no root account yet: run `dialtone serve` once first")
-                    })?,
+                    .ok_or_else(|| anyhow::anyhow!("no root account yet: run `dialtone serve` once first"))?,
             };
-            let user = engine
-                .add_user(&account, &email, &groups)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.detail))?;
+            let user = engine.add_user(&account, &email, &groups).await.map_err(|e| anyhow::anyhow!(e.detail))?;
             println!("{}", serde_json::to_string_pretty(&user.to_json(true))?);
             Ok(())
         }
@@ -163,8 +134,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod users;
+mod webhooks;
 
 use crate::{Ctx, HandlerResult};
 use std::future::Future;
@@ -40,4 +41,6 @@ table! {
     "GetOrganizationUsersGroupsReport" => users::groups_report,
     "GetOrganizationUser" => users::retrieve,
     "DeleteOrganizationUser" => users::remove,
+    "GetWebhookDeliveries" => webhooks::list,
+    "GetWebhookDelivery" => webhooks::retrieve,
 }

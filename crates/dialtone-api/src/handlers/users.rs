@@ -16,13 +16,7 @@ pub async fn list(ctx: Ctx) -> HandlerResult {
     let page = Page::from_query(&ctx.query)?;
     let users = ctx.engine().list_users(&ctx.caller, &filter).await?;
     let (items, meta) = page.slice(users);
-    Ok(Reply::list(
-        items
-            .iter()
-            .map(|u| u.to_json(filter.include_groups))
-            .collect(),
-        meta,
-    ))
+    Ok(Reply::list(items.iter().map(|u| u.to_json(filter.include_groups)).collect(), meta))
 }
 
 pub async fn retrieve(ctx: Ctx) -> HandlerResult {
@@ -32,29 +26,18 @@ pub async fn retrieve(ctx: Ctx) -> HandlerResult {
 }
 
 pub async fn remove(ctx: Ctx) -> HandlerResult {
-    let user = ctx
-        .engine()
-        .remove_user(&ctx.caller, ctx.param("id"))
-        .await?;
+    let user = ctx.engine().remove_user(&ctx.caller, ctx.param("id")).await?;
     Ok(Reply::data(user.to_json(false)))
 }
 
 /// JSON by default, CSV when the `Accept` header asks for `text/csv`.
 pub async fn groups_report(ctx: Ctx) -> HandlerResult {
-    let users = ctx
-        .engine()
-        .list_users(&ctx.caller, &ListFilter::default())
-        .await?;
-    let wants_csv = ctx
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
+    let users = ctx.engine().list_users(&ctx.caller, &ListFilter::default()).await?;
+    let wants_csv =
+        ctx.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     if wants_csv {
         Ok(Reply::Text(200, "text/csv", groups_report_csv(&users)))
     } else {
-        Ok(Reply::data(serde_json::Value::Array(
-            users.iter().map(|u| u.to_json(true)).collect(),
-        )))
+        Ok(Reply::data(serde_json::Value::Array(users.iter().map(|u| u.to_json(true)).collect())))
     }
 }

@@ -20,16 +20,8 @@ fn product_name(p: Product) -> (&'static str, u32) {
 fn table() -> String {
     let built = dialtone_api::handlers::implemented();
     let mut rows: Vec<_> = ops::all().iter().collect();
-    rows.sort_by_key(|o| {
-        (
-            product_name(o.product).1,
-            product_name(o.product).0,
-            o.path.clone(),
-            o.method.clone(),
-        )
-    });
-    let mut out =
-        String::from("| product | method | path | operationId | status |\n|---|---|---|---|---|\n");
+    rows.sort_by_key(|o| (product_name(o.product).1, product_name(o.product).0, o.path.clone(), o.method.clone()));
+    let mut out = String::from("| product | method | path | operationId | status |\n|---|---|---|---|---|\n");
     for o in rows {
         let (name, issue) = product_name(o.product);
         let status = if built.contains(&o.operation_id.as_str()) {
@@ -37,16 +29,10 @@ fn table() -> String {
         } else {
             format!("501, planned in issue {issue}")
         };
-        out.push_str(&format!(
-            "| {name} | {} | `{}` | `{}` | {status} |\n",
-            o.method, o.path, o.operation_id
-        ));
+        out.push_str(&format!("| {name} | {} | `{}` | `{}` | {status} |\n", o.method, o.path, o.operation_id));
     }
     let n = built.len();
-    out.push_str(&format!(
-        "\n{n} of {} operations built.\n",
-        ops::all().len()
-    ));
+    out.push_str(&format!("\n{n} of {} operations built.\n", ops::all().len()));
     out
 }
 

@@ -20,9 +20,7 @@ pub async fn fresh_database() -> String {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("DIALTONE_TEST_DATABASE") {
         Ok(base) if base.starts_with("postgres") => {
-            dialtone_store::Store::fresh_postgres_schema(&base, &name)
-                .await
-                .expect("create schema")
+            dialtone_store::Store::fresh_postgres_schema(&base, &name).await.expect("create schema")
         }
         _ => {
             let path = std::env::temp_dir().join(format!("dialtone-{name}.db"));
@@ -41,11 +39,7 @@ pub struct Resp {
 impl Resp {
     /// The first Telnyx error object (the usual envelope, or video's bare object).
     pub fn error(&self) -> &Value {
-        if self.body.get("errors").is_some() {
-            &self.body["errors"][0]
-        } else {
-            &self.body
-        }
+        if self.body.get("errors").is_some() { &self.body["errors"][0] } else { &self.body }
     }
 
     pub fn code(&self) -> &str {
@@ -66,32 +60,21 @@ impl Client {
         Client {
             base: base.to_owned(),
             key: key.map(str::to_owned),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         }
     }
 
     pub fn with_key(&self, key: &str) -> Client {
-        Client {
-            key: Some(key.to_owned()),
-            ..self.clone()
-        }
+        Client { key: Some(key.to_owned()), ..self.clone() }
     }
 
     pub fn without_key(&self) -> Client {
-        Client {
-            key: None,
-            ..self.clone()
-        }
+        Client { key: None, ..self.clone() }
     }
 
     /// Sends a request; `path` is relative to the server root (`/v2/...`).
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path));
+        let mut req = self.http.request(method.clone(), format!("{}{}", self.base, path));
         if let Some(k) = &self.key {
             req = req.bearer_auth(k);
         }
@@ -102,17 +85,8 @@ impl Client {
         self.finish(method, path, resp).await
     }
 
-    pub async fn send_raw(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Resp {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .body(body);
+    pub async fn send_raw(&self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+        let mut req = self.http.request(method.clone(), format!("{}{}", self.base, path)).body(body);
         if let Some(k) = &self.key {
             req = req.bearer_auth(k);
         }
@@ -123,17 +97,8 @@ impl Client {
         self.finish(method, path, resp).await
     }
 
-    pub async fn send_with_header(
-        &self,
-        method: Method,
-        path: &str,
-        name: &str,
-        value: &str,
-    ) -> Resp {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .header(name, value);
+    pub async fn send_with_header(&self, method: Method, path: &str, name: &str, value: &str) -> Resp {
+        let mut req = self.http.request(method.clone(), format!("{}{}", self.base, path)).header(name, value);
         if let Some(k) = &self.key {
             req = req.bearer_auth(k);
         }
@@ -149,31 +114,19 @@ impl Client {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        assert!(
-            status < 500 || status == 501 || status == 503,
-            "{method} {path} answered {status}: {text}"
-        );
+        assert!(status < 500 || status == 501 || status == 503, "{method} {path} answered {status}: {text}");
         if is_json {
-            assert!(
-                !text.is_empty(),
-                "a JSON content type never comes with an empty body"
-            );
+            assert!(!text.is_empty(), "a JSON content type never comes with an empty body");
         }
         let body = if is_json {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{method} {path}: bad JSON ({e}): {text}"))
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: bad JSON ({e}): {text}"))
         } else {
             Value::Null
         };
         if is_json {
             spec::check_response(method.as_str(), path, status, &body);
         }
-        Resp {
-            status,
-            body,
-            text,
-            headers,
-        }
+        Resp { status, body, text, headers }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -216,12 +169,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            manual_clock: true,
-            rate_limit: None,
-            workers: 1,
-            database: None,
-        }
+        Options { manual_clock: true, rate_limit: None, workers: 1, database: None }
     }
 }
 
@@ -246,9 +194,7 @@ impl Server {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let shutdown = CancellationToken::new();
-        let running = dialtone::start(config, listener, shutdown.clone())
-            .await
-            .expect("server starts");
+        let running = dialtone::start(config, listener, shutdown.clone()).await.expect("server starts");
         let base = format!("http://{}", running.addr);
         Server {
             client: Client::new(&base, Some(ROOT_KEY)),
@@ -295,15 +241,7 @@ impl Process {
         };
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args([
-                "serve",
-                "--listen",
-                &listen,
-                "--database",
-                database,
-                "--api-key",
-                ROOT_KEY,
-            ])
+            .args(["serve", "--listen", &listen, "--database", database, "--api-key", ROOT_KEY])
             .args(extra)
             .env_remove("DIALTONE_LISTEN")
             .stdout(Stdio::null())
@@ -315,10 +253,7 @@ impl Process {
         let process = Process { client, child };
         let http = reqwest::Client::new();
         for _ in 0..400 {
-            if let Ok(r) = http
-                .get(format!("{}/_dialtone/health", process.client.base))
-                .send()
-                .await
+            if let Ok(r) = http.get(format!("{}/_dialtone/health", process.client.base)).send().await
                 && r.status().as_u16() == 200
             {
                 return process;
@@ -336,9 +271,7 @@ impl Process {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         self.child.wait().unwrap()
     }
 }
@@ -359,8 +292,5 @@ impl std::ops::Deref for Process {
 
 /// A unique email for a test.
 pub fn email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
+    format!("{tag}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }

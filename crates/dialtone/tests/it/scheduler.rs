@@ -6,108 +6,45 @@ use serde_json::json;
 #[tokio::test]
 async fn timers_fire_when_the_manual_clock_reaches_them() {
     let s = Server::start().await;
-    let t = s
-        .post("/_dialtone/sim/timers", json!({"in_seconds": 30}))
-        .await;
+    let t = s.post("/_dialtone/sim/timers", json!({"in_seconds": 30})).await;
     assert_eq!(t.status, 201, "{}", t.text);
     let id = t.body["data"]["id"].as_str().unwrap().to_owned();
-    let early = s
-        .post("/_dialtone/sim/timers", json!({"in_seconds": 5}))
-        .await
-        .body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let early =
+        s.post("/_dialtone/sim/timers", json!({"in_seconds": 5})).await.body["data"]["id"].as_str().unwrap().to_owned();
 
-    let r = s
-        .post("/_dialtone/sim/clock/advance", json!({"seconds": 10}))
-        .await;
+    let r = s.post("/_dialtone/sim/clock/advance", json!({"seconds": 10})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["data"]["mode"], "manual");
-    assert_eq!(
-        s.get(&format!("/_dialtone/sim/timers/{early}")).await.body["data"]["fired_count"],
-        1
-    );
-    assert_eq!(
-        s.get(&format!("/_dialtone/sim/timers/{id}")).await.body["data"]["fired_count"],
-        0
-    );
+    assert_eq!(s.get(&format!("/_dialtone/sim/timers/{early}")).await.body["data"]["fired_count"], 1);
+    assert_eq!(s.get(&format!("/_dialtone/sim/timers/{id}")).await.body["data"]["fired_count"], 0);
 
-    s.post("/_dialtone/sim/clock/advance", json!({"seconds": 20}))
-        .await;
+    s.post("/_dialtone/sim/clock/advance", json!({"seconds": 20})).await;
     let fired = s.get(&format!("/_dialtone/sim/timers/{id}")).await.body["data"].clone();
     assert_eq!(fired["fired_count"], 1);
     assert_eq!(fired["fired_at"], fired["due_at"]);
     // Nothing fires twice.
-    s.post("/_dialtone/sim/clock/advance", json!({"seconds": 3600}))
-        .await;
-    assert_eq!(
-        s.get(&format!("/_dialtone/sim/timers/{id}")).await.body["data"]["fired_count"],
-        1
-    );
+    s.post("/_dialtone/sim/clock/advance", json!({"seconds": 3600})).await;
+    assert_eq!(s.get(&format!("/_dialtone/sim/timers/{id}")).await.body["data"]["fired_count"], 1);
 }
 
 #[tokio::test]
 async fn the_clock_is_validated_and_real_clocks_do_not_move() {
     let s = Server::start().await;
-    assert_eq!(
-        s.post("/_dialtone/sim/clock/advance", json!({}))
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        s.post("/_dialtone/sim/clock/advance", json!({"seconds": -1}))
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        s.post("/_dialtone/sim/timers", json!({"in_seconds": "soon"}))
-            .await
-            .status,
-        422
-    );
-    let other = s
-        .post("/v2/managed_accounts", json!({"business_name": "x"}))
-        .await;
+    assert_eq!(s.post("/_dialtone/sim/clock/advance", json!({})).await.status, 422);
+    assert_eq!(s.post("/_dialtone/sim/clock/advance", json!({"seconds": -1})).await.status, 422);
+    assert_eq!(s.post("/_dialtone/sim/timers", json!({"in_seconds": "soon"})).await.status, 422);
+    let other = s.post("/v2/managed_accounts", json!({"business_name": "x"})).await;
     let key = other.body["data"]["api_key"].as_str().unwrap();
-    assert_eq!(
-        s.with_key(key)
-            .post("/_dialtone/sim/clock/advance", json!({"seconds": 1}))
-            .await
-            .status,
-        403
-    );
+    assert_eq!(s.with_key(key).post("/_dialtone/sim/clock/advance", json!({"seconds": 1})).await.status, 403);
     // Timers are the creating account's own.
-    let t = s
-        .post("/_dialtone/sim/timers", json!({"in_seconds": 1}))
-        .await
-        .body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        s.with_key(key)
-            .get(&format!("/_dialtone/sim/timers/{t}"))
-            .await
-            .status,
-        404
-    );
+    let t =
+        s.post("/_dialtone/sim/timers", json!({"in_seconds": 1})).await.body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.with_key(key).get(&format!("/_dialtone/sim/timers/{t}")).await.status, 404);
 
-    let real = Server::start_with(Options {
-        manual_clock: false,
-        ..Options::default()
-    })
-    .await;
-    let r = real
-        .post("/_dialtone/sim/clock/advance", json!({"seconds": 1}))
-        .await;
+    let real = Server::start_with(Options { manual_clock: false, ..Options::default() }).await;
+    let r = real.post("/_dialtone/sim/clock/advance", json!({"seconds": 1})).await;
     assert_eq!(r.status, 422);
-    assert_eq!(
-        real.get("/_dialtone/sim/clock").await.body["data"]["mode"],
-        "real"
-    );
+    assert_eq!(real.get("/_dialtone/sim/clock").await.body["data"]["mode"], "real");
 }
 
 #[tokio::test]
@@ -115,36 +52,24 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
     use dialtone_engine::scheduler::Builder;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let s = Server::start_with(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let sched = Builder::default()
         .handler("test.flaky", move |_e, _j| {
             let n = c.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n < 2 {
-                    Err("not yet".to_owned())
-                } else {
-                    Ok(dialtone_store::ChangeSet::new())
-                }
-            }
+            async move { if n < 2 { Err("not yet".to_owned()) } else { Ok(dialtone_store::ChangeSet::new()) } }
         })
         .build(s.engine.clone());
     let now = s.engine.clock.now();
     s.engine
-        .commit(
-            &dialtone_store::ChangeSet::new().job(dialtone_store::NewJob {
-                id: "flaky-1".into(),
-                kind: "test.flaky".into(),
-                payload: json!({}),
-                due_at: now,
-                ordering_key: None,
-            }),
-        )
+        .commit(&dialtone_store::ChangeSet::new().job(dialtone_store::NewJob {
+            id: "flaky-1".into(),
+            kind: "test.flaky".into(),
+            payload: json!({}),
+            due_at: now,
+            ordering_key: None,
+        }))
         .await
         .unwrap();
     sched.run_due().await.unwrap();
@@ -155,18 +80,11 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     s.engine.clock.advance(chrono::Duration::milliseconds(1000));
     sched.run_due().await.unwrap();
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        2,
-        "the second retry waits 2 s"
-    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the second retry waits 2 s");
     s.engine.clock.advance(chrono::Duration::milliseconds(1300));
     sched.run_due().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert!(
-        s.engine.store.job("flaky-1").await.unwrap().is_none(),
-        "done jobs are removed"
-    );
+    assert!(s.engine.store.job("flaky-1").await.unwrap().is_none(), "done jobs are removed");
 }
 
 /// Two `dialtone serve` processes on one database: both serve the same accounts, and each
@@ -177,17 +95,13 @@ async fn two_processes_share_accounts_and_run_each_job_once() {
     let db = fresh_database().await;
     let on_postgres = db.starts_with("postgres");
     let a = Process::spawn(&db, &["--workers", "2"]).await;
-    let created = a
-        .post("/v2/managed_accounts", json!({"business_name": "Shared"}))
-        .await;
+    let created = a.post("/v2/managed_accounts", json!({"business_name": "Shared"})).await;
     assert_eq!(created.status, 200);
     let id = created.body["data"]["id"].as_str().unwrap().to_owned();
     let key = created.body["data"]["api_key"].as_str().unwrap().to_owned();
     let mut timers = Vec::new();
     for _ in 0..40 {
-        let t = a
-            .post("/_dialtone/sim/timers", json!({"in_milliseconds": 300}))
-            .await;
+        let t = a.post("/_dialtone/sim/timers", json!({"in_milliseconds": 300})).await;
         timers.push(t.body["data"]["id"].as_str().unwrap().to_owned());
     }
     let b = if on_postgres {
@@ -197,14 +111,8 @@ async fn two_processes_share_accounts_and_run_each_job_once() {
         Process::spawn(&db, &["--workers", "2"]).await
     };
     // B serves what A created, with the key A handed out.
-    assert_eq!(
-        b.get(&format!("/v2/managed_accounts/{id}")).await.status,
-        200
-    );
-    assert_eq!(
-        b.with_key(&key).get("/v2/organizations/users").await.status,
-        200
-    );
+    assert_eq!(b.get(&format!("/v2/managed_accounts/{id}")).await.status, 200);
+    assert_eq!(b.with_key(&key).get("/v2/organizations/users").await.status, 200);
     let mut fired_by = std::collections::HashSet::new();
     for t in &timers {
         let mut body = json!(null);
@@ -215,10 +123,7 @@ async fn two_processes_share_accounts_and_run_each_job_once() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        assert_eq!(
-            body["fired_count"], 1,
-            "timer {t} fired exactly once: {body}"
-        );
+        assert_eq!(body["fired_count"], 1, "timer {t} fired exactly once: {body}");
         fired_by.insert(body["fired_by"].as_str().unwrap().to_owned());
     }
     if on_postgres {

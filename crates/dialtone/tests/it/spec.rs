@@ -47,10 +47,7 @@ fn response_schema(method: &str, template: &str, status: u16) -> Option<Value> {
     let responses = &op["responses"];
     let key = status.to_string();
     let family = format!("{}XX", status / 100);
-    let mut resp = responses
-        .get(&key)
-        .or_else(|| responses.get(&family))
-        .or_else(|| responses.get("default"))?;
+    let mut resp = responses.get(&key).or_else(|| responses.get(&family)).or_else(|| responses.get("default"))?;
     if let Some(r) = resp.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next()?;
         resp = &spec()["components"]["responses"][name];
@@ -73,17 +70,14 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     let cross_cutting = [400, 401, 403, 404, 405, 413, 422, 429, 500, 501, 503];
     let family = format!("{}XX", status / 100);
     assert!(
-        documented
-            .iter()
-            .any(|k| *k == status.to_string() || *k == family || k == "default")
+        documented.iter().any(|k| *k == status.to_string() || *k == family || k == "default")
             || cross_cutting.contains(&status),
         "{method} {path}: status {status} is not documented (documented: {documented:?})"
     );
     let Some(schema) = response_schema(method, &template, status) else {
         return;
     };
-    static CACHE: OnceLock<Mutex<HashMap<CacheKey, std::sync::Arc<jsonschema::Validator>>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, std::sync::Arc<jsonschema::Validator>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (method.to_owned(), template.clone(), status);
     let validator = {
@@ -102,10 +96,7 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
             })
             .clone()
     };
-    let errors: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(
         errors.is_empty(),
         "{method} {path} ({status}) does not match the spec:\n{}\nbody: {body}",
@@ -116,17 +107,10 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
 #[test]
 fn templates_prefer_static_segments() {
     assert_eq!(
-        template_for(
-            "GET",
-            "/v2/managed_accounts/allocatable_global_outbound_channels"
-        )
-        .as_deref(),
+        template_for("GET", "/v2/managed_accounts/allocatable_global_outbound_channels").as_deref(),
         Some("/managed_accounts/allocatable_global_outbound_channels")
     );
-    assert_eq!(
-        template_for("GET", "/managed_accounts/abc").as_deref(),
-        Some("/managed_accounts/{id}")
-    );
+    assert_eq!(template_for("GET", "/managed_accounts/abc").as_deref(), Some("/managed_accounts/{id}"));
     assert_eq!(template_for("GET", "/nothing"), None);
 }
 
@@ -134,8 +118,5 @@ fn templates_prefer_static_segments() {
 fn a_wrong_body_is_caught() {
     let bad = json!({"data": {"id": 5}});
     let r = std::panic::catch_unwind(|| check_response("GET", "/v2/managed_accounts/x", 200, &bad));
-    assert!(
-        r.is_err(),
-        "a body missing required fields must fail validation"
-    );
+    assert!(r.is_err(), "a body missing required fields must fail validation");
 }
