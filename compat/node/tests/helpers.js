@@ -17,8 +17,33 @@ if (!BASE_URL || !API_KEY) {
  * A client of the official SDK. Retries are off so that a failing call is reported once,
  * with the server's own answer, and a create is never sent twice.
  */
-export function client({ apiKey = API_KEY, baseURL = BASE_URL } = {}) {
-  return new Telnyx({ apiKey, baseURL, maxRetries: 0, timeout: 15_000 });
+export function client({ apiKey = API_KEY, baseURL = BASE_URL, ...options } = {}) {
+  return new Telnyx({ apiKey, baseURL, maxRetries: 0, timeout: 15_000, ...options });
+}
+
+/** The server without the /v2 prefix, where Dialtone's own `/_dialtone/...` routes live. */
+export const ROOT_URL = BASE_URL.replace(/\/v2\/?$/, '');
+
+/**
+ * A request to one of Dialtone's own routes (outside the Telnyx API, so not through the
+ * SDK), with the root key. Returns `{ status, body }` with the body parsed as JSON.
+ */
+export async function dialtoneRequest(method, path, json, { apiKey = API_KEY } = {}) {
+  const headers = { authorization: `Bearer ${apiKey}`, accept: 'application/json' };
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${ROOT_URL}${path}`, {
+    method,
+    headers,
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body };
 }
 
 /** A random lowercase hex suffix that keeps this run's data apart from earlier runs'. */

@@ -24,17 +24,22 @@ API_KEY = os.environ.get("DIALTONE_API_KEY", "")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
-def make_client(api_key: Optional[str] = None, base_url: Optional[str] = None) -> telnyx.Telnyx:
+def make_client(
+    api_key: Optional[str] = None, base_url: Optional[str] = None, public_key: Optional[str] = None
+) -> telnyx.Telnyx:
     """A client of the official SDK. Retries are off so that a failing call is reported
-    once, with the server's own answer, and a create is never sent twice."""
+    once, with the server's own answer, and a create is never sent twice. ``public_key``
+    (the webhook verification key, TELNYX_PUBLIC_KEY) is passed on only when given."""
     if not BASE_URL or not API_KEY:
         pytest.fail("DIALTONE_BASE_URL and DIALTONE_API_KEY must be set (see scripts/compat.sh)")
+    extra: dict[str, Any] = {} if public_key is None else {"public_key": public_key}
     return telnyx.Telnyx(
         api_key=api_key or API_KEY,
         base_url=base_url or BASE_URL,
         max_retries=0,
         timeout=15.0,
         _strict_response_validation=True,
+        **extra,
     )
 
 

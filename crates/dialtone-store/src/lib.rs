@@ -471,7 +471,10 @@ impl Store {
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
-        let pick = "SELECT j.seq FROM jobs j WHERE j.due_at <= $1 AND (j.lease_until IS NULL OR j.lease_until < $2) \
+        // A lease ends when it runs out or when its owner stops beating (a killed process).
+        let pick = "SELECT j.seq FROM jobs j WHERE j.due_at <= $1 \
+                    AND (j.lease_until IS NULL OR j.lease_until < $2 OR NOT EXISTS \
+                        (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $2 - 5000)) \
                     AND (j.ordering_key IS NULL OR NOT EXISTS \
                         (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq)) \
                     ORDER BY j.due_at, j.seq LIMIT $3";
@@ -518,6 +521,26 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// Records that process `instance` is alive; its job leases hold while it beats.
+    pub async fn heartbeat(&self, instance: &str) -> Result<()> {
+        let sql = "INSERT INTO instances (id, heartbeat_at) VALUES ($1, $2) \
+                   ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at";
+        on_pool!(self, p => {
+            sqlx::query(sql).bind(instance).bind(to_ms(Utc::now())).execute(p).await?;
+            sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
+                .bind(to_ms(Utc::now()) - 3_600_000).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// Removes a process's heartbeat as it stops.
+    pub async fn forget_instance(&self, instance: &str) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM instances WHERE id = $1").bind(instance).execute(p).await?;
+            Ok(())
+        })
     }
 
     /// Puts a claimed job back to run again at `due_at` (a retry), releasing its lease.
@@ -634,6 +657,7 @@ mod tests {
         ));
         s.apply(&cs).await.unwrap();
         let lease = Duration::from_secs(30);
+        s.heartbeat("w1").await.unwrap();
         let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
         assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
         assert!(s.claim_jobs(now, "w2", lease, 10).await.unwrap().is_empty());
@@ -646,5 +670,9 @@ mod tests {
         let later = s.claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10).await.unwrap();
         assert_eq!(later.len(), 2);
         assert_eq!(later[0].attempts, 2);
+        // A lease whose owner stops beating is void at once.
+        s.forget_instance("w1").await.unwrap();
+        let retaken = s.claim_jobs(now + chrono::Duration::seconds(10), "w2", lease, 10).await.unwrap();
+        assert_eq!(retaken.len(), 2);
     }
 }

@@ -3,9 +3,10 @@
 
 use sqlx::{PgPool, SqlitePool};
 
-const SQLITE: &[(i64, &str)] = &[(
-    1,
-    r#"
+const SQLITE: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE docs (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -45,11 +46,19 @@ CREATE INDEX jobs_due ON jobs (due_at);
 CREATE INDEX jobs_ordering ON jobs (ordering_key, seq) WHERE ordering_key IS NOT NULL;
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL);
+"#,
+    ),
+];
 
-const POSTGRES: &[(i64, &str)] = &[(
-    1,
-    r#"
+const POSTGRES: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE docs (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -89,7 +98,14 @@ CREATE INDEX jobs_due ON jobs (due_at);
 CREATE INDEX jobs_ordering ON jobs (ordering_key, seq) WHERE ordering_key IS NOT NULL;
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);
+"#,
+    ),
+];
 
 pub async fn sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;

@@ -69,6 +69,24 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     }
     let webhooks = dialtone_webhooks::Worker::new();
     let scheduler = webhooks.register(Builder::standard()).build(engine.clone());
+    // Job leases hold while this process beats; a killed process's jobs are retaken by
+    // the others within seconds.
+    engine.store.heartbeat(&engine.instance).await?;
+    let beat = {
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                        if let Err(e) = engine.store.heartbeat(&engine.instance).await {
+                            tracing::warn!(error = %e, "heartbeat failed");
+                        }
+                    }
+                }
+            }
+        })
+    };
     let mut workers = Vec::new();
     for _ in 0..config.workers {
         workers.push(tokio::spawn(scheduler.clone().run(shutdown.clone())));
@@ -81,11 +99,14 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     };
     let app = dialtone_api::router(state);
     let addr = listener.local_addr()?;
+    let engine_for_stop = engine.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
         for w in workers {
             let _ = w.await;
         }
+        let _ = beat.await;
+        let _ = engine_for_stop.store.forget_instance(&engine_for_stop.instance).await;
         store.close().await;
         Ok(())
     });
