@@ -2,7 +2,14 @@
 
 use clap::{Parser, Subcommand};
 use dialtone::Config;
+use std::io::Write;
 use tokio_util::sync::CancellationToken;
+
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(name = "dialtone", version, about = "A local Telnyx API v2 server with a simulated carrier network")]
@@ -113,15 +120,20 @@ async fn serve(config: Config, listen: &str) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let running = dialtone::start(config, listener, shutdown.clone()).await?;
     let base = format!("http://{}", running.addr);
-    println!("Dialtone is listening on {base}");
-    println!("  TELNYX_BASE_URL={base}/v2");
+    // A closed stdout (piped into `head`, say) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    say!(out, "Dialtone is listening on {base}");
+    say!(out, "  TELNYX_BASE_URL={base}/v2");
     match &running.info.api_key {
-        Some(k) => println!("  TELNYX_API_KEY={k}"),
-        None => println!(
+        Some(k) => say!(out, "  TELNYX_API_KEY={k}"),
+        None => say!(
+            out,
             "  TELNYX_API_KEY=<the key printed at first start; only its hash is stored — pass --api-key to choose one>"
         ),
     }
-    println!("  TELNYX_PUBLIC_KEY={}", running.info.public_key);
+    say!(out, "  TELNYX_PUBLIC_KEY={}", running.info.public_key);
+    let _ = out.flush();
+    drop(out);
     tokio::spawn(async move {
         wait_for_signal().await;
         shutdown.cancel();

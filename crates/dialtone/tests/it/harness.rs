@@ -235,32 +235,49 @@ pub struct Process {
 
 impl Process {
     pub async fn spawn(database: &str, extra: &[&str]) -> Process {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args(["serve", "--listen", &listen, "--database", database, "--api-key", ROOT_KEY])
+        // The server binds port 0 and prints its address: no port can be taken in between.
+        let log = std::env::temp_dir().join(format!("dialtone-test-{}.log", uuid::Uuid::new_v4().simple()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--api-key", ROOT_KEY])
             .args(extra)
             .env_remove("DIALTONE_LISTEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .env("DIALTONE_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn dialtone");
-        let client = Client::new(&format!("http://{listen}"), Some(ROOT_KEY));
+        let stdout = child.stdout.take().unwrap();
         // Owned by the Process at once, so a failed start still kills and reaps it.
-        let process = Process { client, child };
+        let mut process = Process { client: Client::new("http://unknown", Some(ROOT_KEY)), child };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Reads the first line, then drains the rest so the server never writes to a
+        // closed pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = tokio::time::timeout(Duration::from_secs(20), rx).await.ok().and_then(Result::ok);
+        let base = line.as_deref().and_then(|l| l.trim().strip_prefix("Dialtone is listening on ")).map(str::to_owned);
+        let Some(base) = base else {
+            let out = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("dialtone on {database} did not start; its log:\n{out}");
+        };
+        process.client = Client::new(&base, Some(ROOT_KEY));
         let http = reqwest::Client::new();
         for _ in 0..400 {
-            if let Ok(r) = http.get(format!("{}/_dialtone/health", process.client.base)).send().await
+            if let Ok(r) = http.get(format!("{base}/_dialtone/health")).send().await
                 && r.status().as_u16() == 200
             {
                 return process;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("dialtone did not become healthy");
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        panic!("dialtone on {database} did not become healthy; its log:\n{out}");
     }
 
     /// SIGKILL: no chance to flush or finish anything.
