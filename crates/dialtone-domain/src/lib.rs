@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod body;
 pub mod clock;
+pub mod encoding;
 pub mod error;
 pub mod jobs;
 pub mod keys;
