@@ -128,6 +128,9 @@ pub struct ApiError {
     pub parameter: Option<String>,
     /// Seconds a client should wait (429).
     pub retry_after: Option<u64>,
+    /// A product's own code and title (messaging's `40300`, say) in place of the
+    /// catalogue's; the status still comes from the catalogue or `status`.
+    pub code_override: Option<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -139,6 +142,7 @@ impl ApiError {
             pointer: None,
             parameter: None,
             retry_after: None,
+            code_override: None,
         }
     }
 
@@ -200,6 +204,10 @@ impl ApiError {
     /// The one Telnyx error object: `{code, title, detail, source, meta}`.
     pub fn error_object(&self) -> Value {
         let (_, code, title) = self.code.entry();
+        let (code, title) = match &self.code_override {
+            Some((c, t)) => (*c, t.as_str()),
+            None => (code, title),
+        };
         let mut obj = json!({
             "code": code,
             "title": title,
