@@ -306,8 +306,9 @@ impl ListFilter {
 
     pub fn matches(&self, o: &NumberOrder) -> bool {
         self.status.as_ref().is_none_or(|s| &o.status == s)
-            && self.created_gt.is_none_or(|t| o.created_at > t)
-            && self.created_lt.is_none_or(|t| o.created_at < t)
+            // At the millisecond precision the API shows times with.
+            && self.created_gt.is_none_or(|t| o.created_at.timestamp_millis() > t.timestamp_millis())
+            && self.created_lt.is_none_or(|t| o.created_at.timestamp_millis() < t.timestamp_millis())
             && self.count.is_none_or(|n| o.items.len() == n)
             && self.customer_reference.as_ref().is_none_or(|r| o.customer_reference.as_ref() == Some(r))
             // Every Dialtone order meets its (empty) requirements.

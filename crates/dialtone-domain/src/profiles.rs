@@ -13,6 +13,25 @@ use serde_json::{Value, json};
 
 pub const KIND: &str = "messaging_profile";
 
+/// Every ISO 3166-1 alpha-2 code: what `["*"]` (all destinations) is shown as, since the
+/// spec's schema admits only two-letter codes in `whitelisted_destinations`.
+pub const ALL_COUNTRIES: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD",
+    "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA",
+    "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE",
+    "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
+    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
+    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP",
+    "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT",
+    "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS",
+    "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ",
+    "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
+    "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
+    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA",
+    "ZM", "ZW",
+];
+
 pub const WEBHOOK_API_VERSIONS: &[&str] = &["1", "2", "2010-04-01"];
 /// `redaction_level` values accepted (Telnyx's default is 2).
 pub const MAX_REDACTION_LEVEL: i64 = 2;
@@ -274,6 +293,15 @@ impl MessagingProfile {
         self.whitelisted_destinations.iter().any(|c| c == "*" || c.eq_ignore_ascii_case(country_iso_alpha2))
     }
 
+    /// The destinations as shown: `*` becomes every country code.
+    pub fn shown_destinations(&self) -> Vec<&str> {
+        if self.whitelisted_destinations.iter().any(|c| c == "*") {
+            ALL_COUNTRIES.to_vec()
+        } else {
+            self.whitelisted_destinations.iter().map(String::as_str).collect()
+        }
+    }
+
     /// The spec's `MessagingProfile`.
     pub fn to_json(&self) -> Value {
         let mut v = json!({
@@ -282,7 +310,7 @@ impl MessagingProfile {
             "name": self.name,
             "enabled": self.enabled,
             "organization_id": self.account_id,
-            "whitelisted_destinations": self.whitelisted_destinations,
+            "whitelisted_destinations": self.shown_destinations(),
             "webhook_url": self.webhook_url,
             "webhook_failover_url": self.webhook_failover_url,
             "webhook_api_version": self.webhook_api_version,
@@ -386,6 +414,7 @@ mod tests {
         assert_eq!(e.pointer.as_deref(), Some("/whitelisted_destinations/1"));
         let p = create(json!({"name": "x", "whitelisted_destinations": ["*"]})).unwrap();
         assert!(p.enabled && p.allows_destination("DE"));
+        assert_eq!(p.to_json()["whitelisted_destinations"].as_array().unwrap().len(), ALL_COUNTRIES.len());
         assert_eq!(p.webhook_api_version, "2");
         assert!(p.number_pool_settings.is_none() && p.routing().url.is_none());
     }
