@@ -66,6 +66,54 @@ impl Body {
     pub fn req_int(&self, field: &str) -> Result<i64> {
         self.opt_int(field)?.ok_or_else(|| ApiError::missing(field))
     }
+
+    /// The field is present with the value `null` (a PATCH clearing a nullable field).
+    pub fn is_null(&self, field: &str) -> bool {
+        self.0.get(field).is_some_and(Value::is_null)
+    }
+
+    pub fn opt_number(&self, field: &str) -> Result<Option<f64>> {
+        match self.raw(field) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| type_error(field, "number")),
+            Some(_) => Err(type_error(field, "number")),
+        }
+    }
+
+    /// A nested object, read as a body of its own; errors from it are placed under
+    /// `/field` with [`ApiError::within`].
+    pub fn opt_object(&self, field: &str) -> Result<Option<Body>> {
+        match self.raw(field) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(Body(m.clone()))),
+            Some(_) => Err(type_error(field, "object")),
+        }
+    }
+
+    /// An array (its items are the caller's to read).
+    pub fn opt_array(&self, field: &str) -> Result<Option<&Vec<Value>>> {
+        match self.raw(field) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(_) => Err(type_error(field, "array")),
+        }
+    }
+
+    /// An array of strings; a non-string item is pointed at by its index.
+    pub fn opt_str_array(&self, field: &str) -> Result<Option<Vec<String>>> {
+        let Some(items) = self.opt_array(field)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(type_error(&format!("{field}/{i}"), "string")),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
 }
 
 /// A loose email check: one `@`, something on each side, a dot in the domain, no spaces.

@@ -40,6 +40,10 @@ pub enum Code {
     InvalidJson,
     /// 10015 at 422: a value of the right type that breaks a rule (range, enum, length).
     InvalidValue,
+    /// 10017: an id in the body names a resource that does not exist (for this account).
+    MissingAssociation,
+    /// 422: a phone number that is not in the inventory or already belongs to someone.
+    NumberUnavailable,
     /// 413: the body is over the documented limit.
     PayloadTooLarge,
     /// 405: the path exists, the method does not.
@@ -72,6 +76,8 @@ impl Code {
             Code::InUse => (422, "10021", "Resource in use"),
             Code::InvalidJson => (400, "10023", "Invalid JSON"),
             Code::InvalidValue => (422, "10015", "Invalid value"),
+            Code::MissingAssociation => (422, "10017", "Associated resource does not exist"),
+            Code::NumberUnavailable => (422, "90422", "Phone number not available"),
             Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
             Code::MethodNotAllowed => (405, "10015", "Method not allowed"),
             Code::NotImplemented => (501, "90501", "Not implemented"),
@@ -105,6 +111,8 @@ impl Code {
             Code::InUse => "The resource can not be removed as it is still in use.",
             Code::InvalidJson => "The supplied JSON body could not be parsed.",
             Code::InvalidValue => "The value of a parameter is not valid.",
+            Code::MissingAssociation => "The requested parameter is invalid as the associated resource does not exist.",
+            Code::NumberUnavailable => "The phone number is not available for purchase.",
             Code::PayloadTooLarge => "The request body is larger than the server accepts.",
             Code::MethodNotAllowed => "The path does not support this HTTP method.",
             Code::NotImplemented => "This operation is not implemented by Dialtone yet.",
@@ -195,6 +203,17 @@ impl ApiError {
     /// A query parameter has a value that breaks a rule.
     pub fn invalid_param(param: &str, why: impl Into<String>) -> Self {
         Self::new(Code::InvalidValue).detail(why).parameter(param)
+    }
+
+    /// Places the error's pointer under `prefix` (an error read from a nested object:
+    /// `/long_code_weight` within `/number_pool_settings`).
+    pub fn within(mut self, prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        self.pointer = Some(match self.pointer.take() {
+            Some(p) if p != "/" => format!("{prefix}{p}"),
+            _ => prefix.to_owned(),
+        });
+        self
     }
 
     pub fn status(&self) -> u16 {

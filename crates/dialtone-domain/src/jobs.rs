@@ -9,6 +9,12 @@ use chrono::Duration;
 /// that it fired (lets a user, and the tests, observe the scheduler and the clock).
 pub const SIM_TIMER: &str = "sim.timer";
 
+/// Completes a number order (`crate::orders::COMPLETE_JOB`).
+pub const NUMBER_ORDER_COMPLETE: &str = crate::orders::COMPLETE_JOB;
+
+/// Runs a bulk messaging-settings update of phone numbers.
+pub const MESSAGING_BULK_UPDATE: &str = "messaging.bulk_update";
+
 /// Delay before retry `attempt` (1-based) of a failing job: exponential from 1 s, capped
 /// at 5 min. Jitter is added by the caller from its own randomness.
 pub fn retry_delay(attempt: i64) -> Duration {

@@ -7,6 +7,9 @@
 pub mod accounts;
 pub mod bootstrap;
 pub mod events;
+pub mod numbers;
+pub mod orders;
+pub mod profiles;
 pub mod scheduler;
 pub mod timers;
 pub mod users;
@@ -59,6 +62,12 @@ impl Engine {
 
     pub fn new_id() -> String {
         uuid::Uuid::new_v4().to_string()
+    }
+
+    /// A UUID that sorts after every one this process made before (v7), so that documents
+    /// created at the same instant of a manual clock still list in creation order.
+    pub fn new_ordered_id() -> String {
+        uuid::Uuid::now_v7().to_string()
     }
 }
 

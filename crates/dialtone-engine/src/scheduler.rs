@@ -53,7 +53,10 @@ impl Builder {
     /// A builder with the engine's own job kinds; the composition root adds the rest
     /// (the webhook worker lives in its own crate).
     pub fn standard() -> Builder {
-        Builder::default().handler(jobs::SIM_TIMER, crate::timers::fire)
+        Builder::default()
+            .handler(jobs::SIM_TIMER, crate::timers::fire)
+            .handler(jobs::NUMBER_ORDER_COMPLETE, crate::orders::complete_order)
+            .handler(jobs::MESSAGING_BULK_UPDATE, crate::numbers::run_bulk_update)
     }
 
     pub fn handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self

@@ -2,6 +2,10 @@
 //! listed here answers 501 naming itself.
 
 mod accounts;
+mod messaging_numbers;
+mod numbers;
+mod orders;
+mod profiles;
 mod users;
 mod webhooks;
 
@@ -43,4 +47,26 @@ table! {
     "DeleteOrganizationUser" => users::remove,
     "GetWebhookDeliveries" => webhooks::list,
     "GetWebhookDelivery" => webhooks::retrieve,
+    "ListMessagingProfiles" => profiles::list,
+    "CreateMessagingProfile" => profiles::create,
+    "RetrieveMessagingProfile" => profiles::retrieve,
+    "UpdateMessagingProfile" => profiles::update,
+    "DeleteMessagingProfile" => profiles::delete,
+    "ListProfilePhoneNumbers" => profiles::numbers,
+    "ListAvailablePhoneNumbers" => orders::available,
+    "CreateNumberOrder" => orders::create,
+    "ListNumberOrders" => orders::list,
+    "RetrieveNumberOrder" => orders::retrieve,
+    "UpdateNumberOrder" => orders::update,
+    "ListPhoneNumbers" => numbers::list,
+    "RetrievePhoneNumber" => numbers::retrieve,
+    "UpdatePhoneNumber" => numbers::update,
+    "DeletePhoneNumber" => numbers::delete,
+    "ListPhoneNumbersWithMessagingSettings" => messaging_numbers::list,
+    "GetPhoneNumberMessagingSettings" => messaging_numbers::retrieve,
+    "UpdatePhoneNumberMessagingSettings" => messaging_numbers::update,
+    "ListMobilePhoneNumbersWithMessagingSettings" => messaging_numbers::list_mobile,
+    "GetMobilePhoneNumberMessagingSettings" => messaging_numbers::retrieve_mobile,
+    "BulkUpdateMessagingSettingsOnPhoneNumbers" => messaging_numbers::bulk_create,
+    "GetBulkUpdateMessagingSettingsOnPhoneNumbersStatus" => messaging_numbers::bulk_retrieve,
 }

@@ -104,6 +104,22 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     );
 }
 
+/// Panics when a webhook body does not match the request body the spec's `webhooks`
+/// section gives the callback `name`.
+pub fn check_webhook(name: &str, body: &Value) {
+    let schema = spec()["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
+    assert!(schema.is_object(), "the spec has no webhook {name}");
+    let mut root = schema;
+    root["components"] = spec()["components"].clone();
+    root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("schema for webhook {name}: {e}"));
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "webhook {name} does not match the spec:\n{}\nbody: {body}", errors.join("\n"));
+}
+
 #[test]
 fn templates_prefer_static_segments() {
     assert_eq!(
