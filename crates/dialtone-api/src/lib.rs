@@ -185,7 +185,7 @@ async fn dispatch(
             if e.status() >= 500 && e.code == Code::Unexpected {
                 tracing::error!(operation = %op.operation_id, error = %e, "unexpected error");
             }
-            render_error(&e, Some(op.product))
+            render_error(&e, Some(op))
         }
     }
 }

@@ -17,6 +17,17 @@ pub enum Product {
     Webhooks,
 }
 
+/// How an operation's error responses are shaped in the spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// `{"errors": [{code, title, detail, source, meta}]}`: the usual envelope.
+    Envelope,
+    /// A bare error object `{code, title, detail, ...}` (video 404s, messaging cancels).
+    Bare,
+    /// `{"message", "success"}` (video's generic 4XX); the envelope is kept beside it.
+    MessageSuccess,
+}
+
 #[derive(Clone, Debug)]
 pub struct Op {
     pub method: String,
@@ -24,6 +35,50 @@ pub struct Op {
     pub path: String,
     pub operation_id: String,
     pub product: Product,
+    /// Error shapes by response key (`"404"`, `"4XX"`, `"default"`).
+    pub error_shapes: Vec<(String, ErrorShape)>,
+}
+
+impl Op {
+    /// The shape the spec gives this operation's error response with `status`.
+    pub fn error_shape(&self, status: u16) -> ErrorShape {
+        let exact = status.to_string();
+        let family = format!("{}XX", status / 100);
+        for key in [exact.as_str(), family.as_str(), "default"] {
+            if let Some((_, shape)) = self.error_shapes.iter().find(|(k, _)| k == key) {
+                return *shape;
+            }
+        }
+        ErrorShape::Envelope
+    }
+}
+
+/// Reads the shape of a response object, following `$ref`s into the components.
+fn shape_of(spec: &Value, response: &Value) -> Option<ErrorShape> {
+    let resolve = |v: &Value| -> Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let mut cur = spec;
+                for part in r.trim_start_matches("#/").split('/') {
+                    cur = &cur[part];
+                }
+                cur.clone()
+            }
+            None => v.clone(),
+        }
+    };
+    let response = resolve(response);
+    let schema = resolve(&response["content"]["application/json"]["schema"]);
+    let props = schema.get("properties")?;
+    if props.get("errors").is_some() {
+        Some(ErrorShape::Envelope)
+    } else if props.get("message").is_some() && props.get("success").is_some() {
+        Some(ErrorShape::MessageSuccess)
+    } else if props.get("code").is_some() && props.get("title").is_some() {
+        Some(ErrorShape::Bare)
+    } else {
+        None
+    }
 }
 
 /// Every operation of the subset, in the spec's order.
@@ -41,11 +96,21 @@ pub fn all() -> &'static [Op] {
                     if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
                         continue;
                     }
+                    let error_shapes = op["responses"]
+                        .as_object()
+                        .map(|r| {
+                            r.iter()
+                                .filter(|(k, _)| !k.starts_with('2'))
+                                .filter_map(|(k, v)| shape_of(&spec, v).map(|s| (k.clone(), s)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     out.push(Op {
                         method: method.to_uppercase(),
                         path: path.clone(),
                         operation_id: op["operationId"].as_str().unwrap_or_default().to_owned(),
                         product: product_of(path),
+                        error_shapes,
                     });
                 }
             }
@@ -78,6 +143,15 @@ mod tests {
         assert!(ops.iter().all(|o| !o.operation_id.is_empty()));
         let ids: std::collections::HashSet<_> = ops.iter().map(|o| &o.operation_id).collect();
         assert_eq!(ids.len(), 122, "operation ids are unique");
+    }
+
+    #[test]
+    fn error_shapes_come_from_the_spec() {
+        let find = |id: &str| all().iter().find(|o| o.operation_id == id).unwrap();
+        assert_eq!(find("CancelMessage").error_shape(404), ErrorShape::Bare);
+        assert_eq!(find("ViewRoom").error_shape(404), ErrorShape::Bare);
+        assert_eq!(find("SendMessage").error_shape(422), ErrorShape::Envelope);
+        assert_eq!(find("ListManagedAccounts").error_shape(401), ErrorShape::Envelope);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What a handler answers, and how errors are rendered per product.
 
-use crate::ops::Product;
+use crate::ops::{ErrorShape, Op};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dialtone_domain::error::ApiError;
@@ -52,20 +52,22 @@ impl IntoResponse for Reply {
     }
 }
 
-/// Renders an error in the shape the product's part of the spec gives it: the usual
-/// `{"errors": [...]}` everywhere, except video, whose 404 is a bare error object and whose
-/// other 4XX carry `message`/`success` (kept beside `errors` so either reading works).
-pub fn render_error(e: &ApiError, product: Option<Product>) -> Response {
+/// Renders an error in the shape the spec gives the operation's response with that status:
+/// the usual `{"errors": [...]}`, a bare error object (video 404s, messaging cancels), or
+/// video's `{message, success}` (kept beside `errors` so either reading works). Errors
+/// outside an operation (unknown paths, simulation API) use the envelope.
+pub fn render_error(e: &ApiError, op: Option<&Op>) -> Response {
     let code = e.status();
-    let body = match (product, code) {
-        (Some(Product::Video), 404) => e.error_object(),
-        (Some(Product::Video), 400..=499) if code != 422 => {
+    let shape = op.map(|o| o.error_shape(code)).unwrap_or(ErrorShape::Envelope);
+    let body = match shape {
+        ErrorShape::Bare => e.error_object(),
+        ErrorShape::MessageSuccess => {
             let mut b = e.body();
             b["message"] = json!(e.detail);
             b["success"] = json!(false);
             b
         }
-        _ => e.body(),
+        ErrorShape::Envelope => e.body(),
     };
     let mut r = json_response(code, &body);
     if let Some(secs) = e.retry_after

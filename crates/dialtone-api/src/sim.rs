@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/faults/{id}", delete(clear_fault))
         .route("/_dialtone/sim/webhooks", post(emit_webhook))
         .route("/_dialtone/webhooks/public_key", get(public_key))
+        .route("/_dialtone/sim/messages", post(inbound_message))
+        .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
 fn respond(r: Result<Reply, ApiError>) -> Response {
@@ -263,6 +265,118 @@ async fn emit_webhook(State(st): State<AppState>, headers: HeaderMap, body: Resu
                 }
             };
             Ok(Reply::Json(202, json!({"data": {"event": data, "delivery_id": delivery_id}})))
+        }
+        .await,
+    )
+}
+
+/// `{"from": "+1...", "to": "<a number on this server>", "text": "...", "media_urls": [..]}`:
+/// a message from anywhere arrives at a number on this server (`message.received` to its
+/// profile's webhook URL; STOP / START / HELP handled).
+async fn inbound_message(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let from = body.req_str("from")?.to_owned();
+            let to = body.req_str("to")?.to_owned();
+            for (field, v) in [("from", &from), ("to", &to)] {
+                if !dialtone_domain::messaging::is_e164(v) && !dialtone_domain::messaging::is_short_code(v) {
+                    return Err(ApiError::new(Code::NotE164).pointer(format!("/{field}")));
+                }
+            }
+            let text = body.opt_str("text")?.map(str::to_owned);
+            let media: Vec<String> = match body.raw("media_urls") {
+                None => vec![],
+                Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                Some(_) => return Err(ApiError::invalid("media_urls", "media_urls must be an array of URLs.")),
+            };
+            if text.is_none() && media.is_empty() {
+                return Err(ApiError::missing("text"));
+            }
+            // The destination must be a number of the caller's account (the root may reach any).
+            match st.engine.number_by_e164(&to).await? {
+                Some(n) if n.account_id == acct.id || acct.is_manager() => {}
+                _ => return Err(ApiError::invalid("to", format!("{to} is not a number of this account."))),
+            }
+            let msg = st.engine.receive_message(&from, &to, text, media).await?;
+            Ok(Reply::Json(201, json!({"data": msg.to_json()})))
+        }
+        .await,
+    )
+}
+
+/// `{"outcome": "deliver"|"fail"|"unconfirmed"|"reject", "code": "40008", "delay_ms": N}`:
+/// how the simulated carrier treats messages from this account to `number`.
+async fn set_number(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    use dialtone_domain::messaging::carrier::{self, Behaviour};
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            if !dialtone_domain::messaging::is_e164(&number) && !dialtone_domain::messaging::is_short_code(&number) {
+                return Err(ApiError::new(Code::NotE164).parameter("number"));
+            }
+            let body = parse_body(body)?;
+            let delay = match body.opt_int("delay_ms")? {
+                None => carrier::DEFAULT_DELAY_MS,
+                Some(ms) if (0..=86_400_000).contains(&ms) => ms as u64,
+                Some(_) => return Err(ApiError::invalid("delay_ms", "delay_ms must be between 0 and 86400000.")),
+            };
+            let code = match body.opt_str("code")? {
+                None => "40008".to_owned(),
+                Some(c) if carrier::KNOWN_CODES.contains(&c) => c.to_owned(),
+                Some(c) => {
+                    return Err(ApiError::invalid(
+                        "code",
+                        format!("'{c}' is not a delivery error code Dialtone knows."),
+                    ));
+                }
+            };
+            let b = match body.req_str("outcome")? {
+                "deliver" => Behaviour::Deliver { after_ms: delay },
+                "fail" => Behaviour::Fail { code, after_ms: delay },
+                "unconfirmed" => Behaviour::Unconfirmed { after_ms: delay },
+                "reject" => Behaviour::RejectSend { code },
+                other => {
+                    return Err(ApiError::invalid(
+                        "outcome",
+                        format!("'{other}' is not one of deliver, fail, unconfirmed, reject."),
+                    ));
+                }
+            };
+            st.engine.set_number_behaviour(&acct, &number, Some(b.clone())).await?;
+            Ok(Reply::data(json!({"record_type": "sim_number", "number": number, "behaviour": b})))
+        }
+        .await,
+    )
+}
+
+async fn get_number(State(st): State<AppState>, headers: HeaderMap, Path(number): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let b = st.engine.number_behaviour(&acct, &number).await?;
+            Ok(Reply::data(json!({"record_type": "sim_number", "number": number, "behaviour": b})))
+        }
+        .await,
+    )
+}
+
+async fn clear_number(State(st): State<AppState>, headers: HeaderMap, Path(number): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            st.engine.set_number_behaviour(&acct, &number, None).await?;
+            Ok(Reply::Empty(204))
         }
         .await,
     )

@@ -138,7 +138,7 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// A product's own code and title (messaging's `40300`, say) in place of the
     /// catalogue's; the status still comes from the catalogue or `status`.
-    pub code_override: Option<(&'static str, String)>,
+    pub code_override: Option<Box<(&'static str, String)>>,
 }
 
 impl ApiError {
@@ -223,7 +223,7 @@ impl ApiError {
     /// The one Telnyx error object: `{code, title, detail, source, meta}`.
     pub fn error_object(&self) -> Value {
         let (_, code, title) = self.code.entry();
-        let (code, title) = match &self.code_override {
+        let (code, title) = match self.code_override.as_deref() {
             Some((c, t)) => (*c, t.as_str()),
             None => (code, title),
         };

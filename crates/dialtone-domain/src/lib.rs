@@ -13,6 +13,7 @@ pub mod error;
 pub mod inventory;
 pub mod jobs;
 pub mod keys;
+pub mod messaging;
 pub mod numbers;
 pub mod orders;
 pub mod page;

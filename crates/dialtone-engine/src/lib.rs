@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod bootstrap;
 pub mod events;
+pub mod messages;
 pub mod numbers;
 pub mod orders;
 pub mod profiles;

@@ -2,6 +2,7 @@
 //! listed here answers 501 naming itself.
 
 mod accounts;
+mod messages;
 mod messaging_numbers;
 mod numbers;
 mod orders;
@@ -69,4 +70,15 @@ table! {
     "GetMobilePhoneNumberMessagingSettings" => messaging_numbers::retrieve_mobile,
     "BulkUpdateMessagingSettingsOnPhoneNumbers" => messaging_numbers::bulk_create,
     "GetBulkUpdateMessagingSettingsOnPhoneNumbersStatus" => messaging_numbers::bulk_retrieve,
+    "SendMessage" => messages::send_any,
+    "CreateLongCodeMessage" => messages::send_long_code,
+    "CreateShortCodeMessage" => messages::send_short_code,
+    "CreateNumberPoolMessage" => messages::send_number_pool,
+    "CreateGroupMmsMessage" => messages::send_group_mms,
+    "ScheduleMessage" => messages::schedule,
+    "SendWhatsappMessage" => messages::whatsapp,
+    "GetMessage" => messages::retrieve,
+    "CancelMessage" => messages::cancel,
+    "GetGroupMmsMessages" => messages::group,
+    "ListOptOuts" => messages::optouts,
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod docs;
 mod harness;
 mod limits;
+mod messages;
 mod numbers;
 mod persistence;
 mod profiles;
