@@ -158,7 +158,13 @@ impl ChangeSet {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Sqlite(SqlitePool),
+    /// SQLite allows one writer at a time: every write goes through `write`, a pool of one
+    /// connection, so writers queue in the process instead of sleeping on SQLite's lock;
+    /// reads use `read`, which sees each committed write (WAL).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -178,7 +184,17 @@ pub struct Store {
 macro_rules! on_pool {
     ($self:expr, $pool:ident => $body:expr) => {
         match &$self.backend {
-            Backend::Sqlite($pool) => $body,
+            Backend::Sqlite { read: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// As [`on_pool`], for statements that write.
+macro_rules! on_write {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite { write: $pool, .. } => $body,
             Backend::Postgres($pool) => $body,
         }
     };
@@ -264,16 +280,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(false);
-            // An in-memory database exists once per connection, so it gets exactly one.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(if memory { 1 } else { 8 })
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(opts)
-                .await?;
-            migrate::sqlite(&pool).await?;
-            Backend::Sqlite(pool)
+            let pool = |n: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(n)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(opts.clone())
+            };
+            let write = pool(1).await?;
+            migrate::sqlite(&write).await?;
+            // An in-memory database exists once per connection, so it has that one only.
+            let read = if memory { write.clone() } else { pool(4).await? };
+            Backend::Sqlite { read, write }
         };
         Ok(Store { backend })
     }
@@ -290,13 +309,19 @@ impl Store {
 
     pub fn kind(&self) -> BackendKind {
         match self.backend {
-            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Sqlite { .. } => BackendKind::Sqlite,
             Backend::Postgres(_) => BackendKind::Postgres,
         }
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(p) => p.close().await,
+        }
     }
 
     pub async fn get(&self, kind: &str, id: &str) -> Result<Option<Doc>> {
@@ -344,7 +369,7 @@ impl Store {
     pub async fn sum_field(&self, kind: &str, parent_id: &str, field: &str) -> Result<i64> {
         let field: String = field.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         match &self.backend {
-            Backend::Sqlite(p) => {
+            Backend::Sqlite { read: p, .. } => {
                 let sql = format!(
                     "SELECT COALESCE(SUM(CAST(json_extract(data, '$.{field}') AS INTEGER)), 0) AS n \
                      FROM docs WHERE kind = $1 AND parent_id = $2"
@@ -366,7 +391,7 @@ impl Store {
     /// Releases every job lease (at the start of a SQLite server, the only process that
     /// could hold one: what a killed process had in hand runs again at once).
     pub async fn release_leases(&self) -> Result<()> {
-        on_pool!(self, p => {
+        on_write!(self, p => {
             sqlx::query("UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_until IS NOT NULL")
                 .execute(p).await?;
             Ok(())
@@ -421,7 +446,7 @@ impl Store {
                           VALUES ($1, $2, $3, $4, 0, $5, $6)";
         let upsert_setting = "INSERT INTO settings (key, value) VALUES ($1, $2) \
                               ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-        on_pool!(self, p => {
+        on_write!(self, p => {
             let mut tx = p.begin().await?;
             for d in &cs.inserts {
                 sqlx::query(&insert_doc)
@@ -471,15 +496,17 @@ impl Store {
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
-        // A lease ends when it runs out or when its owner stops beating (a killed process).
+        // A lease ends when it runs out, or when its owner (another process) has not beaten
+        // for 10 s: it was killed. A process never takes back its own jobs that way, so a
+        // late heartbeat of a busy process cannot make it run a job twice.
         let pick = "SELECT j.seq FROM jobs j WHERE j.due_at <= $1 \
-                    AND (j.lease_until IS NULL OR j.lease_until < $2 OR NOT EXISTS \
-                        (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $2 - 5000)) \
+                    AND (j.lease_until IS NULL OR j.lease_until < $2 OR (j.lease_owner <> $5 AND NOT EXISTS \
+                        (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $2 - 10000))) \
                     AND (j.ordering_key IS NULL OR NOT EXISTS \
                         (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq)) \
                     ORDER BY j.due_at, j.seq LIMIT $3";
         match &self.backend {
-            Backend::Sqlite(p) => {
+            Backend::Sqlite { write: p, .. } => {
                 // SQLite has one writer at a time, so the UPDATE is the claim.
                 let sql = format!(
                     "UPDATE jobs SET lease_until = $4, lease_owner = $5, attempts = attempts + 1 \
@@ -527,7 +554,7 @@ impl Store {
     pub async fn heartbeat(&self, instance: &str) -> Result<()> {
         let sql = "INSERT INTO instances (id, heartbeat_at) VALUES ($1, $2) \
                    ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at";
-        on_pool!(self, p => {
+        on_write!(self, p => {
             sqlx::query(sql).bind(instance).bind(to_ms(Utc::now())).execute(p).await?;
             sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
                 .bind(to_ms(Utc::now()) - 3_600_000).execute(p).await?;
@@ -537,7 +564,7 @@ impl Store {
 
     /// Removes a process's heartbeat as it stops.
     pub async fn forget_instance(&self, instance: &str) -> Result<()> {
-        on_pool!(self, p => {
+        on_write!(self, p => {
             sqlx::query("DELETE FROM instances WHERE id = $1").bind(instance).execute(p).await?;
             Ok(())
         })
@@ -546,7 +573,7 @@ impl Store {
     /// Puts a claimed job back to run again at `due_at` (a retry), releasing its lease.
     pub async fn retry_job(&self, seq: i64, due_at: DateTime<Utc>, error: &str) -> Result<()> {
         let sql = "UPDATE jobs SET due_at = $1, lease_until = NULL, lease_owner = NULL, last_error = $2 WHERE seq = $3";
-        on_pool!(self, p => {
+        on_write!(self, p => {
             sqlx::query(sql).bind(to_ms(due_at)).bind(error).bind(seq).execute(p).await?;
             Ok(())
         })
