@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/webhooks", post(emit_webhook))
         .route("/_dialtone/webhooks/public_key", get(public_key))
         .route("/_dialtone/sim/messages", post(inbound_message))
+        .route("/_dialtone/sim/short_codes", post(short_code))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -377,6 +378,22 @@ async fn clear_number(State(st): State<AppState>, headers: HeaderMap, Path(numbe
             let acct = caller(&st, &headers).await?;
             st.engine.set_number_behaviour(&acct, &number, None).await?;
             Ok(Reply::Empty(204))
+        }
+        .await,
+    )
+}
+
+/// `{"short_code": "12345", "messaging_profile_id": "..."}`: gives the caller a short code to
+/// send from (`POST /messages/short_code`).
+async fn short_code(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let code = body.req_str("short_code")?.to_owned();
+            let profile = body.req_str("messaging_profile_id")?.to_owned();
+            let n = st.engine.provision_short_code(&acct, &code, &profile).await?;
+            Ok(Reply::Json(201, json!({"data": {"record_type": "short_code", "id": n.id, "short_code": n.phone_number, "messaging_profile_id": profile}})))
         }
         .await,
     )

@@ -139,6 +139,43 @@ impl PhoneNumber {
         }
     }
 
+    /// A short code given to an account through the simulation API (Telnyx provisions
+    /// short codes by application, not from the number inventory).
+    pub fn short_code(
+        id: String,
+        account_id: String,
+        code: &str,
+        profile_id: String,
+        now: DateTime<Utc>,
+    ) -> PhoneNumber {
+        PhoneNumber {
+            id,
+            account_id,
+            phone_number: code.to_owned(),
+            phone_number_type: "short_code".to_owned(),
+            country_iso_alpha2: "US".to_owned(),
+            national_destination_code: String::new(),
+            locality: None,
+            administrative_area: None,
+            features: Features { sms: true, mms: true, voice: false, fax: false, emergency: false },
+            messaging_profile_id: Some(profile_id),
+            messaging_product: "A2P".to_owned(),
+            connection_id: None,
+            billing_group_id: None,
+            customer_reference: None,
+            external_pin: None,
+            address_id: None,
+            hd_voice_enabled: false,
+            tags: Vec::new(),
+            status: STATUS_ACTIVE.to_owned(),
+            order_id: None,
+            created_at: now,
+            updated_at: now,
+            purchased_at: now,
+            activated_at: Some(now),
+        }
+    }
+
     pub fn sms(&self) -> bool {
         self.features.sms
     }

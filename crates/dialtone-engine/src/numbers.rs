@@ -2,14 +2,18 @@
 
 use crate::scheduler::HandlerResult;
 use crate::{Engine, Result, retry_on_conflict, store_err};
+use dialtone_domain::accounts::Account;
 use dialtone_domain::body::Body;
-use dialtone_domain::error::ApiError;
+use dialtone_domain::error::{ApiError, Code};
 use dialtone_domain::jobs;
 use dialtone_domain::numbers::{self, BulkUpdate, ListFilter, MessagingFilter, PhoneNumber};
 use dialtone_domain::profiles::{self, MessagingProfile};
 use dialtone_store::{ChangeSet, Doc, Job, NewJob};
 use serde_json::json;
 use std::collections::HashMap;
+
+/// Short codes live apart from the inventory's numbers (they are not listed as phone numbers).
+pub const SHORT_CODE_KIND: &str = "short_code";
 
 /// A number's document: unique on the E.164 number (one owner across all accounts), its
 /// parent the messaging profile it is assigned to.
@@ -30,9 +34,33 @@ pub(crate) fn rewrite(mut doc: Doc, n: &PhoneNumber) -> Doc {
 
 impl Engine {
     /// The number with this E.164 value, whoever owns it.
+    /// A number (or a short code) on this server, whoever owns it.
     pub async fn number_by_e164(&self, e164: &str) -> Result<Option<PhoneNumber>> {
-        let doc = self.store.get_unique(numbers::KIND, e164).await.map_err(store_err)?;
+        let mut doc = self.store.get_unique(numbers::KIND, e164).await.map_err(store_err)?;
+        if doc.is_none() && !e164.starts_with('+') {
+            doc = self.store.get_unique(SHORT_CODE_KIND, e164).await.map_err(store_err)?;
+        }
         Ok(doc.and_then(|d| PhoneNumber::from_value(&d.data)))
+    }
+
+    /// Gives the caller a short code under one of its messaging profiles (simulation API).
+    pub async fn provision_short_code(&self, caller: &Account, code: &str, profile_id: &str) -> Result<PhoneNumber> {
+        if !dialtone_domain::messaging::is_short_code(code) {
+            return Err(ApiError::invalid("short_code", "A short code is 3 to 8 digits."));
+        }
+        self.messaging_profile(&caller.id, profile_id)
+            .await
+            .map_err(|_| ApiError::invalid("messaging_profile_id", format!("No messaging profile '{profile_id}'.")))?;
+        let now = self.clock.now();
+        let n = PhoneNumber::short_code(numbers::new_id(), caller.id.clone(), code, profile_id.to_owned(), now);
+        let cs = ChangeSet::new().insert(Doc::new(SHORT_CODE_KIND, &n.id, &caller.id, n.to_value(), now).unique(code));
+        match self.store.apply(&cs).await {
+            Ok(()) => Ok(n),
+            Err(dialtone_store::StoreError::Duplicate) => {
+                Err(ApiError::new(Code::Duplicate).detail(format!("The short code {code} is taken.")))
+            }
+            Err(e) => Err(store_err(e)),
+        }
     }
 
     async fn load_number(&self, account_id: &str, id: &str) -> Result<(Doc, PhoneNumber)> {

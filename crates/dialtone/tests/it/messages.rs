@@ -410,5 +410,18 @@ async fn group_mms_long_and_short_code_endpoints() {
     assert_eq!(r.status, 422);
     let r = s.post("/v2/messages/short_code", json!({"from": from, "to": "+15550100001", "text": "sc"})).await;
     assert_eq!(r.status, 400, "a long code is not a short code");
+    // A short code provisioned through the simulation API sends.
+    let (profile, _) = profile_with_numbers(&s, None, 1, None).await;
+    let r = s.post("/_dialtone/sim/short_codes", json!({"short_code": "24273", "messaging_profile_id": profile})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        s.post("/_dialtone/sim/short_codes", json!({"short_code": "24273", "messaging_profile_id": profile}))
+            .await
+            .status,
+        409
+    );
+    let r = s.post("/v2/messages/short_code", json!({"from": "24273", "to": "+15550100001", "text": "sc"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["data"]["from"]["phone_number"], "24273");
     assert_eq!(s.get(&format!("/v2/messages/{}", uuid::Uuid::new_v4())).await.status, 404);
 }
