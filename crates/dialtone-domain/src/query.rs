@@ -72,6 +72,18 @@ impl Query {
         }
     }
 
+    /// An ISO 8601 date-time (or a date: midnight UTC).
+    pub fn time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        match self.str(name) {
+            None => Ok(None),
+            Some(v) => parse_time(v).map(Some).ok_or_else(|| {
+                ApiError::new(Code::InvalidValue)
+                    .detail(format!("'{name}' must be an ISO 8601 date-time, not '{v}'."))
+                    .parameter(name)
+            }),
+        }
+    }
+
     /// A comma-joined list (`filter[status]=a,b`).
     pub fn list(&self, name: &str) -> Option<Vec<&str>> {
         self.str(name).map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
@@ -80,6 +92,14 @@ impl Query {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.params.keys().map(String::as_str)
     }
+}
+
+/// An ISO 8601 date-time, or a date (midnight UTC).
+pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
 }
 
 fn form_urlencoded_pairs(raw: &str) -> Vec<(String, String)> {

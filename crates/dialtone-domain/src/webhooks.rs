@@ -384,22 +384,7 @@ pub struct ListFilter {
     finished_lte: Option<DateTime<Utc>>,
 }
 
-fn time_param(q: &crate::query::Query, name: &str) -> Result<Option<DateTime<Utc>>> {
-    match q.str(name) {
-        None => Ok(None),
-        Some(s) => parse_time(s).map(Some).ok_or_else(|| {
-            ApiError::invalid_param(name, format!("'{name}' must be an ISO 8601 date-time, not '{s}'."))
-        }),
-    }
-}
-
-/// An ISO 8601 date-time, or a date (midnight UTC).
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
-}
+pub use crate::query::parse_time;
 
 impl ListFilter {
     pub fn parse(q: &crate::query::Query) -> Result<ListFilter> {
@@ -408,10 +393,10 @@ impl ListFilter {
             event_types: q.list("filter[event_type]").map(|l| l.into_iter().map(str::to_owned).collect()),
             webhook_contains: q.str("filter[webhook][contains]").map(str::to_owned),
             attempts_contains: q.str("filter[attempts][contains]").map(str::to_owned),
-            started_gte: time_param(q, "filter[started_at][gte]")?,
-            started_lte: time_param(q, "filter[started_at][lte]")?,
-            finished_gte: time_param(q, "filter[finished_at][gte]")?,
-            finished_lte: time_param(q, "filter[finished_at][lte]")?,
+            started_gte: q.time("filter[started_at][gte]")?,
+            started_lte: q.time("filter[started_at][lte]")?,
+            finished_gte: q.time("filter[finished_at][gte]")?,
+            finished_lte: q.time("filter[finished_at][lte]")?,
         })
     }
 

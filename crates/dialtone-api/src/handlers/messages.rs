@@ -2,7 +2,6 @@
 
 use crate::reply::Reply;
 use crate::{Ctx, HandlerResult};
-use dialtone_domain::error::{ApiError, Result};
 use dialtone_domain::messaging::Channel;
 use dialtone_domain::page::Page;
 use dialtone_domain::webhooks::parse_time;
@@ -63,8 +62,8 @@ pub async fn optouts(ctx: Ctx) -> HandlerResult {
         .engine()
         .list_optouts(&ctx.caller, ctx.query.str("filter[messaging_profile_id]"), ctx.query.str("filter[from]"))
         .await?;
-    let since = time_param(&ctx, "created_at[gte]")?;
-    let until = time_param(&ctx, "created_at[lte]")?;
+    let since = ctx.query.time("created_at[gte]")?;
+    let until = ctx.query.time("created_at[lte]")?;
     let all: Vec<_> = all
         .into_iter()
         .filter(|o| {
@@ -88,13 +87,4 @@ pub async fn optouts(ctx: Ctx) -> HandlerResult {
 
 pub async fn whatsapp(ctx: Ctx) -> HandlerResult {
     Ok(Reply::data(ctx.engine().send_whatsapp(&ctx.caller, &ctx.body).await?))
-}
-
-fn time_param(ctx: &Ctx, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-    match ctx.query.str(name) {
-        None => Ok(None),
-        Some(v) => parse_time(v)
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid_param(name, format!("'{name}' must be an ISO 8601 date-time."))),
-    }
 }
