@@ -541,58 +541,72 @@ async fn run_scheduled(database: String) -> Value {
     engine.clock.advance(due + chrono::Duration::milliseconds(1) - engine.clock.now());
     engine.wake();
     let clock_now = engine.clock.now();
+    // Step 3 (sent → delivered) is due at exactly T + 1 ms + 1 s and never runs while the
+    // clock stands: the jobs due by then minus those due by T + 1 ms are the messages sent.
+    // (The first count is read before the second and never grows, so this never
+    // overcounts.)
+    let after_sent = clock_now + chrono::Duration::seconds(1);
     let mut step1_done: Option<u64> = None;
+    let mut all_sent: Option<u64> = None;
     let mut all_sent_rx: Option<u64> = None;
     let mut all_done: Option<u64> = None;
-    let mut at_1s: Option<(i64, u64)> = None;
+    let mut at_1s: Option<(i64, i64, u64)> = None;
+    let mut sent = 0i64;
     let mut last_log = fire_at;
     let deadline = Instant::now() + timeout;
     loop {
         let t = now_ns();
         let left1 = engine.store.due_count(due).await.unwrap_or(i64::MAX);
-        let sent = s.rx.count(SENT);
+        let due_now = engine.store.due_count(clock_now).await.unwrap_or(i64::MAX);
+        let due_later = engine.store.due_count(after_sent).await.unwrap_or(0);
+        sent = sent.max(due_later - due_now);
+        let sent_rx = s.rx.count(SENT);
         if step1_done.is_none() && left1 == 0 {
             step1_done = Some(t);
         }
-        if all_sent_rx.is_none() && sent >= created {
+        if all_sent.is_none() && sent >= created as i64 {
+            all_sent = Some(t);
+        }
+        if all_sent_rx.is_none() && sent_rx >= created {
             all_sent_rx = Some(t);
         }
         if at_1s.is_none() && t - fire_at >= 1_000_000_000 {
-            at_1s = Some((created as i64 - left1, sent));
+            at_1s = Some((created as i64 - left1, sent, sent_rx));
         }
-        if all_sent_rx.is_some() && step1_done.is_some() {
-            let left = engine.store.due_count(clock_now).await.unwrap_or(i64::MAX);
-            if left == 0 {
-                all_done = Some(now_ns());
-                break;
-            }
+        if all_sent_rx.is_some() && all_sent.is_some() && due_now == 0 {
+            all_done = Some(t);
+            break;
         }
         if t - last_log >= 5_000_000_000 {
             last_log = t;
             eprintln!(
-                "   scheduled: +{:.0} s: {} left scheduled, {sent} message.sent received",
-                secs(t - fire_at),
-                left1
+                "   scheduled: +{:.0} s: {left1} left scheduled, {sent} sent, {sent_rx} message.sent received",
+                secs(t - fire_at)
             );
         }
         if Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Each poll is three COUNT(*)s over the jobs table (O(jobs due)): often enough to
+        // catch the 1 s mark, then rarely, so polling does not compete with the scheduler.
+        let poll = if now_ns() - fire_at < 2_000_000_000 { 20 } else { 250 };
+        tokio::time::sleep(Duration::from_millis(poll)).await;
     }
     let fire_cpu = cpu_secs() - cpu1;
     let sent_hits = s.rx.hits(SENT);
     let recvs = sorted(sent_hits.iter().map(|h| h.1).collect());
-    let at_1s = at_1s.unwrap_or((created as i64, s.rx.count(SENT)));
-    let last = all_done.or(all_sent_rx).unwrap_or(now_ns());
+    let at_1s = at_1s.unwrap_or((created as i64, sent, s.rx.count(SENT)));
+    let last = all_done.unwrap_or(now_ns());
     eprintln!("   scheduled: message.sent per second after the due time: {:?}", per_second(&recvs, fire_at));
     eprintln!(
-        "   scheduled: step 1 done after {:?} s, every message.sent received after {:?} s, every due job done after {:?} s; within 1 s: {} left scheduled, {} message.sent",
+        "   scheduled: step 1 done after {:?} s, every message sent after {:?} s, every message.sent received after {:?} s, every due job done after {:?} s; within 1 s: {} out of scheduled, {} sent, {} message.sent",
         step1_done.map(|t| secs(t - fire_at)),
+        all_sent.map(|t| secs(t - fire_at)),
         all_sent_rx.map(|t| secs(t - fire_at)),
         all_done.map(|t| secs(t - fire_at)),
         at_1s.0,
-        at_1s.1
+        at_1s.1,
+        at_1s.2
     );
     let rss_fired = rss_kb("VmRSS:");
     // Every message must say sent (the next step, delivered, waits for the clock).
@@ -616,9 +630,11 @@ async fn run_scheduled(database: String) -> Value {
         "step1_secs": step1_done.map(|t| secs(t - fire_at)),
         "sent_rx_secs": all_sent_rx.map(|t| secs(t - fire_at)),
         "all_done_secs": all_done.map(|t| secs(t - fire_at)),
-        "within_1s_left_scheduled": created as i64 - at_1s.0, "within_1s_sent_rx": at_1s.1,
-        "sent_rx": sent_hits.len(), "dup_sent": duplicates(&sent_hits),
-        "sent_rate": sent_hits.len() as f64 / secs(last - fire_at),
+        "sent_secs": all_sent.map(|t| secs(t - fire_at)),
+        "within_1s_step1": at_1s.0, "within_1s_sent": at_1s.1, "within_1s_sent_rx": at_1s.2,
+        "sent_at_end": sent, "sent_rx": sent_hits.len(), "dup_sent": duplicates(&sent_hits),
+        "sent_rate": sent as f64 / secs(all_sent.unwrap_or(last) - fire_at),
+        "sent_rx_rate": sent_hits.len() as f64 / secs(last - fire_at),
         "store_sent": in_sent, "store_total": total, "list_ms": list_ms,
         "fire_cpu": fire_cpu, "fire_cores": fire_cpu / secs(last - fire_at),
         "fire_cpu_us_per_msg": fire_cpu * 1e6 / created.max(1) as f64,
@@ -832,40 +848,47 @@ fn table(backends: &[Backend]) -> String {
             )
         }),
         row(
-            "Scheduled: fired within 1 s of T (left `scheduled` / `message.sent` received)",
-            "all",
+            "Scheduled: within 1 s of T: out of `scheduled` / `sent` / `message.sent` received",
+            "all sent",
             backends,
             sc,
             |r| {
-                let ok = f(&r["within_1s_sent_rx"]) >= f(&r["created"]);
+                let ok = f(&r["within_1s_sent"]) >= f(&r["created"]);
                 format!(
-                    "{} left / {} of {} received{}",
-                    fmt_int(f(&r["within_1s_left_scheduled"])),
+                    "{} / {} / {} of {}{}",
+                    fmt_int(f(&r["within_1s_step1"])),
+                    fmt_int(f(&r["within_1s_sent"])),
                     fmt_int(f(&r["within_1s_sent_rx"])),
                     fmt_int(f(&r["created"])),
                     mark(ok)
                 )
             },
         ),
-        row("Scheduled: T → last message out of `scheduled` (step 1)", "≤ 1 s", backends, sc, |r| {
-            let v = f(&r["step1_secs"]);
-            format!("{}{}", secs_cell(&r["step1_secs"]), mark(v <= TARGET_FIRE_SECS))
+        row("Scheduled: T → last message out of `scheduled` (step 1)", "—", backends, sc, |r| {
+            secs_cell(&r["step1_secs"])
         }),
-        row(
-            "Scheduled: T → last `message.sent` webhook received (every message `sent`)",
-            "≤ 1 s",
-            backends,
-            sc,
-            |r| {
-                let v = f(&r["sent_rx_secs"]);
-                format!(
-                    "{}{} ({}/s)",
-                    secs_cell(&r["sent_rx_secs"]),
-                    mark(v <= TARGET_FIRE_SECS),
-                    fmt_int(f(&r["sent_rate"]))
-                )
-            },
-        ),
+        row("Scheduled: T → every message `sent` (fired); messages sent per second", "≤ 1 s", backends, sc, |r| {
+            let v = f(&r["sent_secs"]);
+            let partial = if r["sent_secs"].is_null() {
+                format!(", {} sent by then", fmt_int(f(&r["sent_at_end"])))
+            } else {
+                String::new()
+            };
+            format!(
+                "{}{}; {}/s{partial}",
+                secs_cell(&r["sent_secs"]),
+                mark(v <= TARGET_FIRE_SECS),
+                fmt_int(f(&r["sent_rate"]))
+            )
+        }),
+        row("Scheduled: T → last `message.sent` webhook received", "—", backends, sc, |r| {
+            let partial = if r["sent_rx_secs"].is_null() {
+                format!(" ({} received by then)", fmt_int(f(&r["sent_rx"])))
+            } else {
+                String::new()
+            };
+            format!("{}{partial}", secs_cell(&r["sent_rx_secs"]))
+        }),
         row("Scheduled: T → no job due left", "—", backends, sc, |r| secs_cell(&r["all_done_secs"])),
         row("Scheduled: messages `sent` in the store; duplicate `message.sent`", "all; 0", backends, sc, |r| {
             let ok = r["store_sent"] == r["created"];
@@ -1010,9 +1033,9 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
         s.push_str(&format!(
             "- Scheduled (manual clock): {} messages created through `Engine::send_message` by {} tasks, all with `send_at` = T (now + 6 min), \
              then the clock is moved to T + 1 ms (`engine.clock.advance` + `engine.wake()`) and the background worker runs them. A scheduled message \
-             takes two steps to be sent (scheduled → queued at T, queued → sent with its `message.sent` webhook right after). \"Fired\" is measured \
-             as the receiver getting every `message.sent` (an upper bound on the last message turning `sent`); \"out of `scheduled`\" is the store's \
-             count of jobs due at T reaching 0.\n",
+             takes two steps to be sent (scheduled → queued at T, queued → sent with its `message.sent` webhook right after). \"Fired\" (sent) is \
+             measured from the store's job counts, polled every 20 ms for 2 s, then every 250 ms: a message is sent once its next step's job (delivered, due 1 s later on the \
+             standing clock) exists; it is out of `scheduled` once its job due at T is gone.\n",
             fmt_int(r["created"].as_f64().unwrap_or(0.0)),
             r["concurrency"]
         ));
