@@ -242,11 +242,7 @@ async fn setup(database: String, manual_clock: bool, concurrency: usize) -> Setu
     assert_eq!(st, 200, "create the messaging profile: {p}");
     let profile = p["data"]["id"].as_str().unwrap().to_owned();
     let (st, avail) = api
-        .call(
-            Method::GET,
-            "/v2/available_phone_numbers?filter[country_code]=US&filter[features]=sms,mms&filter[limit]=1",
-            None,
-        )
+        .call(Method::GET, "/v2/available_phone_numbers?filter[country_code]=US&filter[features]=sms,mms&filter[limit]=1", None)
         .await;
     assert_eq!(st, 200, "available numbers: {avail}");
     let from = avail["data"][0]["phone_number"].as_str().expect("an available number").to_owned();
@@ -281,11 +277,7 @@ async fn setup(database: String, manual_clock: bool, concurrency: usize) -> Setu
 
 /// Waits until the scheduler holds no job due before `before`; answers when (ns), or `None`
 /// on timeout.
-async fn wait_jobs_done(
-    engine: &dialtone_engine::Engine,
-    before: chrono::DateTime<chrono::Utc>,
-    timeout: Duration,
-) -> Option<u64> {
+async fn wait_jobs_done(engine: &dialtone_engine::Engine, before: chrono::DateTime<chrono::Utc>, timeout: Duration) -> Option<u64> {
     let deadline = Instant::now() + timeout;
     loop {
         match engine.store.due_count(before).await {
@@ -484,8 +476,7 @@ async fn run_scheduled(database: String) -> Value {
     let rss_idle = rss_kb("VmRSS:");
     let now = engine.clock.now();
     let due = chrono::DateTime::from_timestamp((now + chrono::Duration::minutes(6)).timestamp(), 0).unwrap();
-    let body =
-        json!({"from": s.from, "to": MAGIC_TO, "text": "Hello from the benchmark, later", "send_at": due.to_rfc3339()});
+    let body = json!({"from": s.from, "to": MAGIC_TO, "text": "Hello from the benchmark, later", "send_at": due.to_rfc3339()});
     let body = Arc::new(Body::from_value(body).unwrap());
 
     eprintln!("   scheduled: creating {n} messages from {concurrency} tasks");
@@ -569,11 +560,7 @@ async fn run_scheduled(database: String) -> Value {
         }
         if t - last_log >= 5_000_000_000 {
             last_log = t;
-            eprintln!(
-                "   scheduled: +{:.0} s: {} left scheduled, {sent} message.sent received",
-                secs(t - fire_at),
-                left1
-            );
+            eprintln!("   scheduled: +{:.0} s: {} left scheduled, {sent} message.sent received", secs(t - fire_at), left1);
         }
         if Instant::now() > deadline {
             break;
@@ -772,20 +759,14 @@ fn table(backends: &[Backend]) -> String {
         row("HTTP: non-200 answers / transport errors", "0 / 0", backends, h, |r| {
             format!("{} / {}", r["non200"], r["transport"])
         }),
-        row(
-            "Webhooks received during the load: `message.sent` / `message.finalized`",
-            "= messages sent",
-            backends,
-            h,
-            |r| {
-                format!(
-                    "{} / {} of {}",
-                    fmt_int(f(&r["sent_during"])),
-                    fmt_int(f(&r["fin_during"])),
-                    fmt_int(f(&r["ok"]))
-                )
-            },
-        ),
+        row("Webhooks received during the load: `message.sent` / `message.finalized`", "= messages sent", backends, h, |r| {
+            format!(
+                "{} / {} of {}",
+                fmt_int(f(&r["sent_during"])),
+                fmt_int(f(&r["fin_during"])),
+                fmt_int(f(&r["ok"]))
+            )
+        }),
         row("`message.sent` lag after the 200, p50 / p99 / max", "—", backends, h, |r| {
             format!("{} / {} / {} ms", ms(&r["sent_lag_p50"]), ms(&r["sent_lag_p99"]), ms(&r["sent_lag_max"]))
         }),
@@ -827,65 +808,41 @@ fn table(backends: &[Backend]) -> String {
                 r["create_errors"]
             )
         }),
-        row(
-            "Scheduled: fired within 1 s of T (left `scheduled` / `message.sent` received)",
-            "all",
-            backends,
-            sc,
-            |r| {
-                let ok = f(&r["within_1s_sent_rx"]) >= f(&r["created"]);
-                format!(
-                    "{} left / {} of {} received{}",
-                    fmt_int(f(&r["within_1s_left_scheduled"])),
-                    fmt_int(f(&r["within_1s_sent_rx"])),
-                    fmt_int(f(&r["created"])),
-                    mark(ok)
-                )
-            },
-        ),
+        row("Scheduled: fired within 1 s of T (left `scheduled` / `message.sent` received)", "all", backends, sc, |r| {
+            let ok = f(&r["within_1s_sent_rx"]) >= f(&r["created"]);
+            format!(
+                "{} left / {} of {} received{}",
+                fmt_int(f(&r["within_1s_left_scheduled"])),
+                fmt_int(f(&r["within_1s_sent_rx"])),
+                fmt_int(f(&r["created"])),
+                mark(ok)
+            )
+        }),
         row("Scheduled: T → last message out of `scheduled` (step 1)", "≤ 1 s", backends, sc, |r| {
             let v = f(&r["step1_secs"]);
             format!("{}{}", secs_cell(&r["step1_secs"]), mark(v <= TARGET_FIRE_SECS))
         }),
-        row(
-            "Scheduled: T → last `message.sent` webhook received (every message `sent`)",
-            "≤ 1 s",
-            backends,
-            sc,
-            |r| {
-                let v = f(&r["sent_rx_secs"]);
-                format!(
-                    "{}{} ({}/s)",
-                    secs_cell(&r["sent_rx_secs"]),
-                    mark(v <= TARGET_FIRE_SECS),
-                    fmt_int(f(&r["sent_rate"]))
-                )
-            },
-        ),
+        row("Scheduled: T → last `message.sent` webhook received (every message `sent`)", "≤ 1 s", backends, sc, |r| {
+            let v = f(&r["sent_rx_secs"]);
+            format!(
+                "{}{} ({}/s)",
+                secs_cell(&r["sent_rx_secs"]),
+                mark(v <= TARGET_FIRE_SECS),
+                fmt_int(f(&r["sent_rate"]))
+            )
+        }),
         row("Scheduled: T → no job due left", "—", backends, sc, |r| secs_cell(&r["all_done_secs"])),
         row("Scheduled: messages `sent` in the store; duplicate `message.sent`", "all; 0", backends, sc, |r| {
             let ok = r["store_sent"] == r["created"];
-            format!(
-                "{} of {}{}; {}",
-                fmt_int(f(&r["store_sent"])),
-                fmt_int(f(&r["store_total"])),
-                mark(ok),
-                r["dup_sent"]
-            )
+            format!("{} of {}{}; {}", fmt_int(f(&r["store_sent"])), fmt_int(f(&r["store_total"])), mark(ok), r["dup_sent"])
         }),
         row("Scheduled: process CPU per message while firing; cores busy", "—", backends, sc, |r| {
             format!("{} µs; {:.2} cores", fmt_int(f(&r["fire_cpu_us_per_msg"])), f(&r["fire_cores"]))
         }),
-        row(
-            "Scheduled: VmRSS idle / after creating / after firing (peak, incl. listing every message)",
-            "—",
-            backends,
-            sc,
-            |r| {
-                let k = &r["rss_kb"];
-                format!("{} / {} / {} MB ({} MB)", mb(&k["idle"]), mb(&k["created"]), mb(&k["fired"]), mb(&k["peak"]))
-            },
-        ),
+        row("Scheduled: VmRSS idle / after creating / after firing (peak, incl. listing every message)", "—", backends, sc, |r| {
+            let k = &r["rss_kb"];
+            format!("{} / {} / {} MB ({} MB)", mb(&k["idle"]), mb(&k["created"]), mb(&k["fired"]), mb(&k["peak"]))
+        }),
     ];
     for r in rows {
         t.push('\n');
