@@ -1,7 +1,8 @@
 //! Each backend owns its schema, applied at start in order and recorded in
 //! `dialtone_migrations`. A migration is never edited once released; a change is a new one.
 
-use sqlx::{PgPool, SqlitePool};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use sqlx::PgPool;
 
 const SQLITE: &[(i64, &str)] = &[
     (
@@ -107,25 +108,21 @@ CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);
     ),
 ];
 
-pub async fn sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS dialtone_migrations (version INTEGER PRIMARY KEY)")
-        .execute(&mut *tx)
-        .await?;
+/// `BEGIN IMMEDIATE`: a second process starting on the same file waits for the first
+/// and then finds the work done.
+pub fn sqlite(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS dialtone_migrations (version INTEGER PRIMARY KEY)")?;
     for (version, sql) in SQLITE {
-        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM dialtone_migrations WHERE version = $1")
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let done: Option<i64> = tx
+            .query_row("SELECT version FROM dialtone_migrations WHERE version = ?1", [version], |r| r.get(0))
+            .optional()?;
         if done.is_none() {
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO dialtone_migrations (version) VALUES ($1)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
+            tx.execute_batch(sql)?;
+            tx.execute("INSERT INTO dialtone_migrations (version) VALUES (?1)", [version])?;
         }
     }
-    tx.commit().await
+    tx.commit()
 }
 
 /// Several processes may start at once on one database: an advisory lock held for the

@@ -1,0 +1,482 @@
+//! The SQLite backend, on `rusqlite` with threads of its own.
+//!
+//! SQLite is a library: a statement costs a few microseconds of CPU in the calling thread.
+//! What costs is getting the work to a thread that may block. So the backend owns:
+//!
+//! - **one writer thread** with the one read-write connection. Every write is a closure sent
+//!   to it over a channel and answered over a oneshot: a whole change set
+//!   (`BEGIN IMMEDIATE` … `COMMIT`) is one closure, so one thread hop per transaction, not
+//!   per statement. Change sets queued while it works are committed together (group commit):
+//!   one transaction with a savepoint per change set, so a change set that fails (duplicate,
+//!   conflict) rolls back only its own savepoint and gets its own error.
+//! - **a few reader threads**, each with its own connection, taking reads from one shared
+//!   queue; WAL lets them read while the writer writes, and each sees every committed write.
+//!
+//! An in-memory database exists once per connection, so `sqlite::memory:` has the writer's
+//! connection only and runs reads there too. Statements are prepared once per connection
+//! (`prepare_cached`).
+
+use crate::{Doc, Job, Result, StoreError, from_ms};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ffi, params};
+use serde_json::Value;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Change sets committed together at most, when that many are queued.
+const GROUP_MAX: usize = 64;
+const STATEMENT_CACHE: usize = 64;
+
+type Task = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum WriteMsg {
+    Run(Task),
+    Apply(Box<Apply>),
+    Stop(oneshot::Sender<()>),
+}
+
+enum ReadMsg {
+    Run(Task),
+    Stop(oneshot::Sender<()>),
+}
+
+/// A change set made ready for the writer: owned, with its JSON already serialized.
+pub(crate) struct Prepared {
+    pub now: i64,
+    /// `(kind, id, account_id, parent_id, unique_key, data, version, created_at)`.
+    pub inserts: Vec<DocRow>,
+    pub updates: Vec<DocRow>,
+    pub deletes: Vec<(String, String)>,
+    /// `(id, kind, payload, due_at, ordering_key)`.
+    pub jobs: Vec<(String, String, String, i64, Option<String>)>,
+    pub api_keys: Vec<(String, String, String)>,
+    pub settings: Vec<(String, String)>,
+    pub done_job_seq: Option<i64>,
+}
+
+pub(crate) struct DocRow {
+    pub kind: String,
+    pub id: String,
+    pub account_id: String,
+    pub parent_id: Option<String>,
+    pub unique_key: Option<String>,
+    pub data: String,
+    pub version: i64,
+    pub created_at: i64,
+}
+
+struct Apply {
+    changes: Prepared,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+pub(crate) struct Sqlite {
+    writer: mpsc::Sender<WriteMsg>,
+    /// `None` for an in-memory database: reads go to the writer.
+    readers: Option<(mpsc::Sender<ReadMsg>, usize)>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite").field("readers", &self.readers.as_ref().map(|r| r.1)).finish()
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Db(sqlx::Error::PoolClosed)
+}
+
+impl Sqlite {
+    /// The error for an answer that never came: the store closed before the work ran, or
+    /// the work panicked.
+    fn lost(&self) -> StoreError {
+        if self.closed.load(Ordering::Acquire) { closed() } else { crashed() }
+    }
+}
+
+fn crashed() -> StoreError {
+    StoreError::Db(sqlx::Error::WorkerCrashed)
+}
+
+fn map_write_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Duplicate
+        }
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+fn open(path: Option<&str>) -> rusqlite::Result<Connection> {
+    let c = match path {
+        None => Connection::open_in_memory()?,
+        Some(p) => Connection::open_with_flags(
+            p,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?,
+    };
+    c.busy_timeout(Duration::from_secs(10))?;
+    // NORMAL in WAL mode: a commit survives a crash of the process (it is in the WAL before
+    // the call returns); only an OS crash or power cut can lose the last transactions. FULL
+    // would fsync every commit and cost most of the write rate.
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    c.pragma_update(None, "foreign_keys", "OFF")?;
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(c)
+}
+
+/// Runs a task, surviving its panic: an open transaction is rolled back, and the caller's
+/// oneshot, dropped with the task, tells it the worker crashed.
+fn run_task(task: Task, conn: &mut Connection) {
+    if catch_unwind(AssertUnwindSafe(|| task(conn))).is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+impl Sqlite {
+    /// Opens `path` (`None`: in memory), applies the pragmas and migrations, and starts the
+    /// threads.
+    pub(crate) fn open(path: Option<&str>) -> Result<Sqlite> {
+        let mut writer = open(path)?;
+        if path.is_some() {
+            let _: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        }
+        crate::migrate::sqlite(&mut writer)?;
+        let readers = match path {
+            None => None,
+            Some(p) => {
+                let n = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
+                let (tx, rx) = mpsc::channel::<ReadMsg>();
+                let rx = Arc::new(Mutex::new(rx));
+                for i in 0..n {
+                    let mut conn = open(Some(p))?;
+                    let rx = rx.clone();
+                    std::thread::Builder::new()
+                        .name(format!("sqlite-read-{i}"))
+                        .spawn(move || {
+                            loop {
+                                // The lock is held only while waiting for the next message.
+                                let msg = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                                match msg {
+                                    Ok(ReadMsg::Run(task)) => run_task(task, &mut conn),
+                                    Ok(ReadMsg::Stop(ack)) => {
+                                        drop(conn);
+                                        let _ = ack.send(());
+                                        return;
+                                    }
+                                    Err(_) => return,
+                                }
+                            }
+                        })
+                        .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
+                }
+                Some((tx, n))
+            }
+        };
+        let (tx, rx) = mpsc::channel::<WriteMsg>();
+        std::thread::Builder::new()
+            .name("sqlite-write".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
+        Ok(Sqlite { writer: tx, readers, closed: AtomicBool::new(false) })
+    }
+
+    /// Runs `f` on the writer's connection.
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        let (tx, rx) = oneshot::channel();
+        let task: Task = Box::new(move |c| {
+            let _ = tx.send(f(c));
+        });
+        self.writer.send(WriteMsg::Run(task)).map_err(|_| closed())?;
+        rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Runs `f` on a reader's connection (the writer's, in memory).
+    pub(crate) async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let Some((readers, _)) = &self.readers else {
+            return self.write(move |c| f(c)).await;
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        let (tx, rx) = oneshot::channel();
+        let task: Task = Box::new(move |c| {
+            let _ = tx.send(f(c));
+        });
+        readers.send(ReadMsg::Run(task)).map_err(|_| closed())?;
+        rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Applies a change set in a transaction of its own or one shared with others queued.
+    pub(crate) async fn apply(&self, changes: Prepared) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        let (reply, rx) = oneshot::channel();
+        self.writer.send(WriteMsg::Apply(Box::new(Apply { changes, reply }))).map_err(|_| closed())?;
+        rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Stops the threads once the work queued before finishes; the readers first, so the
+    /// writer's connection is the last to close (and checkpoints the WAL).
+    pub(crate) async fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some((readers, n)) = &self.readers {
+            let mut acks = Vec::with_capacity(*n);
+            for _ in 0..*n {
+                let (tx, rx) = oneshot::channel();
+                if readers.send(ReadMsg::Stop(tx)).is_ok() {
+                    acks.push(rx);
+                }
+            }
+            for a in acks {
+                let _ = a.await;
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.writer.send(WriteMsg::Stop(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>) {
+    let mut next: Option<WriteMsg> = None;
+    loop {
+        let msg = match next.take() {
+            Some(m) => m,
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => return,
+            },
+        };
+        match msg {
+            WriteMsg::Run(task) => run_task(task, &mut conn),
+            WriteMsg::Stop(ack) => {
+                drop(conn);
+                let _ = ack.send(());
+                return;
+            }
+            WriteMsg::Apply(first) => {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(WriteMsg::Apply(a)) => group.push(a),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let group: Vec<Apply> = group.into_iter().map(|a| *a).collect();
+                let mut replies = Vec::with_capacity(group.len());
+                let results = match catch_unwind(AssertUnwindSafe(|| {
+                    let changes: Vec<&Prepared> = group.iter().map(|a| &a.changes).collect();
+                    commit_group(&mut conn, &changes)
+                })) {
+                    Ok(r) => r,
+                    Err(_) => {
+                        if !conn.is_autocommit() {
+                            let _ = conn.execute_batch("ROLLBACK");
+                        }
+                        group.iter().map(|_| Err(crashed())).collect()
+                    }
+                };
+                for a in group {
+                    replies.push(a.reply);
+                }
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+}
+
+fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
+    c.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Commits change sets in one transaction, each in a savepoint when there are several;
+/// answers one result per change set. A failed commit fails every change set.
+fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
+    if let Err(e) = exec(c, "BEGIN IMMEDIATE") {
+        return fail_all(group.len(), &e);
+    }
+    let mut results = Vec::with_capacity(group.len());
+    if let [one] = group {
+        let r = apply_changes(c, one);
+        if r.is_err() {
+            let _ = exec(c, "ROLLBACK");
+            return vec![r];
+        }
+        results.push(r);
+    } else {
+        for p in group {
+            if let Err(e) = exec(c, "SAVEPOINT cs") {
+                results.push(Err(StoreError::Sqlite(e)));
+                continue;
+            }
+            let r = apply_changes(c, p);
+            let undo = if r.is_err() { exec(c, "ROLLBACK TO cs") } else { Ok(()) };
+            let release = exec(c, "RELEASE cs");
+            if let Err(e) = undo.and(release) {
+                // The transaction is in an unknown state: give it up whole.
+                if !c.is_autocommit() {
+                    let _ = exec(c, "ROLLBACK");
+                }
+                return fail_all(group.len(), &e);
+            }
+            results.push(r);
+        }
+    }
+    if let Err(e) = exec(c, "COMMIT") {
+        if !c.is_autocommit() {
+            let _ = exec(c, "ROLLBACK");
+        }
+        return fail_all(group.len(), &e);
+    }
+    results
+}
+
+/// The same error for each of `n` change sets (`rusqlite::Error` is not `Clone`).
+fn fail_all(n: usize, e: &rusqlite::Error) -> Vec<Result<()>> {
+    (0..n)
+        .map(|_| {
+            Err(StoreError::Sqlite(match e {
+                rusqlite::Error::SqliteFailure(f, m) => rusqlite::Error::SqliteFailure(*f, m.clone()),
+                other => rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_ERROR), Some(other.to_string())),
+            }))
+        })
+        .collect()
+}
+
+const INSERT_DOC: &str = "INSERT INTO docs (kind, id, account_id, parent_id, unique_key, data, version, created_at, updated_at) \
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const UPDATE_DOC: &str = "UPDATE docs SET data = ?1, version = version + 1, parent_id = ?2, unique_key = ?3, updated_at = ?4 \
+                          WHERE kind = ?5 AND id = ?6 AND version = ?7";
+const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, due_at, attempts, ordering_key, created_at) \
+                          VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)";
+const UPSERT_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// The statements of one change set, inside a transaction the caller owns.
+fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
+    let now = p.now;
+    for d in &p.inserts {
+        c.prepare_cached(INSERT_DOC)?
+            .execute(params![
+                d.kind,
+                d.id,
+                d.account_id,
+                d.parent_id,
+                d.unique_key,
+                d.data,
+                d.version,
+                d.created_at,
+                now
+            ])
+            .map_err(map_write_err)?;
+    }
+    for d in &p.updates {
+        let n = c
+            .prepare_cached(UPDATE_DOC)?
+            .execute(params![d.data, d.parent_id, d.unique_key, now, d.kind, d.id, d.version])
+            .map_err(map_write_err)?;
+        if n != 1 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for (kind, id) in &p.deletes {
+        c.prepare_cached("DELETE FROM docs WHERE kind = ?1 AND id = ?2")?.execute(params![kind, id])?;
+    }
+    for (id, kind, payload, due_at, ordering_key) in &p.jobs {
+        c.prepare_cached(INSERT_JOB)?
+            .execute(params![id, kind, payload, due_at, ordering_key, now])
+            .map_err(map_write_err)?;
+    }
+    for (hash, account, prefix) in &p.api_keys {
+        c.prepare_cached("INSERT INTO api_keys (key_hash, account_id, prefix, created_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![hash, account, prefix, now])
+            .map_err(map_write_err)?;
+    }
+    for (k, v) in &p.settings {
+        c.prepare_cached(UPSERT_SETTING)?.execute(params![k, v])?;
+    }
+    if let Some(seq) = p.done_job_seq {
+        c.prepare_cached("DELETE FROM jobs WHERE seq = ?1")?.execute([seq])?;
+    }
+    Ok(())
+}
+
+/// A document from the columns `kind, id, account_id, parent_id, unique_key, data, version,
+/// created_at`, in that order.
+pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<Doc> {
+    let data: String = r.get(5)?;
+    Ok(Doc {
+        kind: r.get(0)?,
+        id: r.get(1)?,
+        account_id: r.get(2)?,
+        parent_id: r.get(3)?,
+        unique_key: r.get(4)?,
+        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        version: r.get(6)?,
+        created_at: from_ms(r.get(7)?),
+    })
+}
+
+/// A job from the columns `seq, id, kind, payload, due_at, attempts`, in that order.
+pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    let payload: String = r.get(3)?;
+    Ok(Job {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        kind: r.get(2)?,
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        due_at: from_ms(r.get(4)?),
+        attempts: r.get(5)?,
+    })
+}
+
+/// One optional row through a cached statement.
+pub(crate) fn query_opt<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>> {
+    Ok(c.prepare_cached(sql)?.query_row(params, f).optional()?)
+}
+
+/// Every row through a cached statement.
+pub(crate) fn query_all<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let rows = st.query_map(params, f)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<T>>>()?)
+}
