@@ -220,6 +220,9 @@ describe('messages', () => {
     assertErrorEnvelope(notOurs.error, { code: '40305' });
     const notOursLc = await expectError(c.messages.sendLongCode({ from: '+15005550006', to: DELIVERED, text: 'x' }), BadRequestError, 400);
     assertErrorEnvelope(notOursLc.error, { code: '40305' });
+    // The inventory has no short codes: a long code is not a valid short-code sender.
+    const notShort = await expectError(c.messages.sendShortCode({ from: numbers[0], to: DELIVERED, text: 'x' }), BadRequestError, 400);
+    assertErrorEnvelope(notShort.error, { code: '40305' });
 
     const missing = await expectError(c.messages.retrieve(randomUUID()), NotFoundError, 404);
     assertErrorEnvelope(missing.error);

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+import pydantic
 import pytest
 import telnyx
 from telnyx._models import validate_type
@@ -98,3 +99,43 @@ def test_message_webhooks_verify_and_validate(client: telnyx.Telnyx, hooks: Rece
         assert p.to and p.to[0].phone_number == numbers[0]
     finally:
         release_numbers(client, numbers)
+
+
+def whatsapp_events(client: telnyx.Telnyx, hooks: Receiver, key: str) -> list[dict[str, Any]]:
+    """Sends a WhatsApp text from a new number whose profile posts to ``hooks``; answers the
+    verified bodies of its message.sent and message.finalized."""
+    profile = create_profile(client)
+    _, numbers = buy_numbers(client, 1, profile.id, national_destination_code="404")
+    try:
+        client.messaging_profiles.update(profile.id, webhook_url=hooks.url("/whatsapp"))
+        w = client.messages.whatsapp(
+            from_=numbers[0], to=DELIVERED, whatsapp_message={"type": "text", "text": {"body": "hola"}}
+        ).data
+        assert w is not None and w.id
+        wid = w.id
+        return wait_until(
+            lambda: (lambda b: b if len(b) >= 2 else None)(events_for(verified(client, hooks, key), wid)),
+            "the WhatsApp message's webhooks",
+        )
+    finally:
+        release_numbers(client, numbers)
+
+
+def test_whatsapp_webhooks_verify(client: telnyx.Telnyx, hooks: Receiver) -> None:
+    bodies = whatsapp_events(client, hooks, public_key())
+    assert [b["data"]["event_type"] for b in bodies] == ["message.sent", "message.finalized"]
+    assert [b["data"]["payload"]["to"][0]["status"] for b in bodies] == ["sent", "delivered"]
+    for b in bodies:
+        assert b["data"]["payload"]["type"] == "WHATSAPP"
+        assert b["data"]["payload"]["body"] == {"type": "text", "text": {"body": "hola"}}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pydantic.ValidationError,
+    reason="the payload's `body` is the WhatsappMessageContent (as in the send response), so a text "
+    "message's body.text is an object; the SDK's OutboundMessagePayload.body.text is a string",
+)
+def test_whatsapp_webhooks_validate_against_the_sdk(client: telnyx.Telnyx, hooks: Receiver) -> None:
+    for b in whatsapp_events(client, hooks, public_key()):
+        validate_type(type_=DeliveryUpdateWebhookEvent, value=b)

@@ -227,6 +227,10 @@ def test_errors(client: telnyx.Telnyx, sender: Sender) -> None:
     with pytest.raises(telnyx.BadRequestError) as ei:
         client.messages.send_long_code(from_="+15005550006", to=DELIVERED, text="x")
     assert_error_envelope(ei.value.body, "40305")
+    # The inventory has no short codes: a long code is not a valid short-code sender.
+    with pytest.raises(telnyx.BadRequestError) as ei:
+        client.messages.send_short_code(from_=sender.numbers[0], to=DELIVERED, text="x")
+    assert_error_envelope(ei.value.body, "40305")
 
     with pytest.raises(telnyx.NotFoundError) as ei:
         client.messages.retrieve(random_id())
