@@ -188,7 +188,13 @@ describe('messages', () => {
   test('opt-outs: STOP lists the sender and blocks sends with 40300', async () => {
     const outside = `+1415555${String(Math.floor(Math.random() * 9000) + 1000)}`;
     const ours = numbers[1];
-    await inbound(outside, ours, 'STOP');
+    const stop = await inbound(outside, ours, 'STOP');
+    // The inbound message itself, through GET /messages/{id}.
+    const got = (await c.messages.retrieve(stop.data.id)).data;
+    assert.equal(got.direction, 'inbound', JSON.stringify(got));
+    assert.equal(got.text, 'STOP');
+    assert.equal(got.from.phone_number, outside);
+    assert.equal(got.to[0].phone_number, ours);
     const list = await c.messagingOptouts.list({ filter: { from: ours } });
     const o = list.data.find((x) => x.to === outside);
     assert.ok(o, `opt-out of ${outside} in ${JSON.stringify(list.data)}`);

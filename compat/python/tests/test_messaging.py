@@ -185,6 +185,11 @@ def test_opt_outs(client: telnyx.Telnyx, sender: Sender) -> None:
     ours = sender.numbers[1]
     r = sim_request("POST", "/_dialtone/sim/messages", {"from": outside, "to": ours, "text": "STOP"})
     assert r.status_code == 201, r.text
+    # The inbound message itself, through GET /messages/{id} (InboundMessagePayload).
+    inbound = client.messages.retrieve(r.json()["data"]["id"]).data
+    assert inbound is not None and inbound.direction == "inbound" and inbound.text == "STOP"
+    assert inbound.from_ is not None and inbound.from_.phone_number == outside
+    assert inbound.to and inbound.to[0].phone_number == ours
 
     listed = client.messaging_optouts.list(filter={"from": ours})
     o = next((x for x in listed.data if x.to == outside), None)
