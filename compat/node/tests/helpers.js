@@ -198,3 +198,85 @@ export async function ensureFreeChannels(c, n = 1) {
     if ((await free()) >= n) return;
   }
 }
+
+// --- numbers and messaging ----------------------------------------------------------------
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls `fn` every 100 ms until it answers something truthy (returned), failing after `ms`.
+ * The server runs on the real clock, so scheduler work (an order completing, a message
+ * reaching its final state) shows up within a second or two.
+ */
+export async function waitUntil(fn, what, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(100);
+  }
+}
+
+/** Creates a messaging profile with a unique name (whitelisted to US and GB by default). */
+export async function createProfile(c, body = {}) {
+  const res = await c.messagingProfiles.create({
+    name: `compat-profile-${suffix()}`,
+    whitelisted_destinations: ['US', 'GB'],
+    ...body,
+  });
+  assert.ok(res.data?.id, `profile create answered ${JSON.stringify(res)}`);
+  return res.data;
+}
+
+/**
+ * Buys `n` numbers matching `filter` (default: US numbers with SMS and MMS) for the profile
+ * `messagingProfileId`, and waits until the order completes. Returns
+ * `{ order, numbers }` where `numbers` are the E.164 strings, in the order's order.
+ */
+export async function buyNumbers(c, { n = 1, filter = {}, messagingProfileId, customerReference } = {}) {
+  const search = await c.availablePhoneNumbers.list({
+    filter: { country_code: 'US', features: ['sms', 'mms'], limit: n, ...filter },
+  });
+  const numbers = search.data.slice(0, n).map((a) => a.phone_number);
+  assert.equal(numbers.length, n, `search offered ${JSON.stringify(search.data)}`);
+  const body = { phone_numbers: numbers.map((phone_number) => ({ phone_number })) };
+  if (messagingProfileId) body.messaging_profile_id = messagingProfileId;
+  if (customerReference) body.customer_reference = customerReference;
+  const created = (await c.numberOrders.create(body)).data;
+  const order = await waitUntil(async () => {
+    const o = (await c.numberOrders.retrieve(created.id)).data;
+    return o.status === 'success' ? o : null;
+  }, `number order ${created.id} completing`);
+  return { order, numbers };
+}
+
+/** The id of the account's number `e164` (GET /phone_numbers?filter[phone_number]=...). */
+export async function numberId(c, e164) {
+  const res = await c.phoneNumbers.list({ filter: { phone_number: e164 } });
+  assert.equal(res.data.length, 1, `${e164} in ${JSON.stringify(res.data)}`);
+  return res.data[0].id;
+}
+
+/** Deletes the account's numbers (back to the inventory), ignoring those already gone. */
+export async function releaseNumbers(c, numbers) {
+  for (const e164 of numbers) {
+    const res = await c.phoneNumbers.list({ filter: { phone_number: e164 } });
+    for (const p of res.data) await c.phoneNumbers.delete(p.id);
+  }
+}
+
+/** A message's first recipient's status (GET /messages/{id}). */
+export async function messageStatus(c, id) {
+  return (await c.messages.retrieve(id)).data.to[0].status;
+}
+
+/** Waits until message `id` has reached one of the final states; returns the message. */
+export async function waitForFinal(c, id, ms = 10_000) {
+  const final = ['delivered', 'sending_failed', 'delivery_failed', 'delivery_unconfirmed'];
+  return waitUntil(async () => {
+    const m = (await c.messages.retrieve(id)).data;
+    return final.includes(m.to[0].status) ? m : null;
+  }, `message ${id} reaching a final state`, ms);
+}

@@ -142,3 +142,94 @@ def ensure_free_channels(c: telnyx.Telnyx, n: int = 1) -> None:
         c.managed_accounts.update_global_channel_limit(a.id, channel_limit=0)
         if free() >= n:
             return
+
+
+# --- numbers and messaging ------------------------------------------------------------------
+
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+
+FINAL_STATUSES = ("delivered", "sending_failed", "delivery_failed", "delivery_unconfirmed")
+
+
+def wait_until(fn: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Calls ``fn`` every 100 ms until it answers something truthy (returned), failing after
+    ``timeout`` s. The server runs on the real clock, so scheduler work (an order completing,
+    a message reaching its final state) shows up within a second or two."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.1)
+
+
+def sim_request(method: str, path: str, body: Any = None) -> httpx.Response:
+    """A request to one of Dialtone's own routes (outside the Telnyx API, so not through the
+    SDK), with the root key, at the server root."""
+    with httpx.Client(timeout=15.0) as h:
+        return h.request(
+            method,
+            root_base_url() + path,
+            headers={"authorization": f"Bearer {API_KEY}", "accept": "application/json"},
+            json=body,
+        )
+
+
+def create_profile(c: telnyx.Telnyx, **body: Any):
+    """Creates a messaging profile with a unique name (whitelisted to US and GB by default)."""
+    params: dict[str, Any] = {"name": f"compat-profile-{new_suffix()}", "whitelisted_destinations": ["US", "GB"]}
+    params.update(body)
+    res = c.messaging_profiles.create(**params)
+    assert res.data is not None and res.data.id, f"profile create answered {res!r}"
+    return res.data
+
+
+def buy_numbers(
+    c: telnyx.Telnyx, n: int = 1, messaging_profile_id: Optional[str] = None, **filter: Any
+) -> tuple[Any, list[str]]:
+    """Buys ``n`` numbers matching ``filter`` (default: US numbers with SMS and MMS) for the
+    profile, and waits until the order completes. Returns (order, E.164 numbers)."""
+    f: dict[str, Any] = {"country_code": "US", "features": ["sms", "mms"], "limit": n}
+    f.update(filter)
+    search = c.available_phone_numbers.list(filter=f)  # type: ignore[arg-type]
+    numbers = [a.phone_number for a in (search.data or [])][:n]
+    assert len(numbers) == n and all(numbers), f"search offered {search!r}"
+    kw: dict[str, Any] = {"phone_numbers": [{"phone_number": p} for p in numbers]}
+    if messaging_profile_id:
+        kw["messaging_profile_id"] = messaging_profile_id
+    created = c.number_orders.create(**kw).data
+    assert created is not None and created.id
+
+    def done() -> Any:
+        o = c.number_orders.retrieve(created.id).data  # type: ignore[union-attr]
+        return o if o is not None and o.status == "success" else None
+
+    order = wait_until(done, f"number order {created.id} completing")
+    return order, numbers  # type: ignore[return-value]
+
+
+def number_id(c: telnyx.Telnyx, e164: str) -> str:
+    res = c.phone_numbers.list(filter={"phone_number": e164})
+    assert len(res.data) == 1, f"{e164} in {res.data!r}"
+    assert res.data[0].id
+    return res.data[0].id
+
+
+def release_numbers(c: telnyx.Telnyx, numbers: list[str]) -> None:
+    """Deletes the account's numbers (back to the inventory), ignoring those already gone."""
+    for e164 in numbers:
+        for p in c.phone_numbers.list(filter={"phone_number": e164}).data:
+            assert p.id
+            c.phone_numbers.delete(p.id)
+
+
+def wait_for_final(c: telnyx.Telnyx, message_id: str, timeout: float = 10.0) -> Any:
+    def final() -> Any:
+        m = c.messages.retrieve(message_id).data
+        assert m is not None and m.to
+        return m if m.to[0].status in FINAL_STATUSES else None
+
+    return wait_until(final, f"message {message_id} reaching a final state", timeout)
