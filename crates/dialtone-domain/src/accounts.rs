@@ -16,6 +16,12 @@ pub const KIND: &str = "account";
 
 /// Outbound channels the root account may hand out to its managed accounts (documented).
 pub const DEFAULT_ALLOCATABLE_CHANNELS: i64 = 1000;
+/// The store counter holding the channels a manager has allocated to its managed accounts
+/// (store migration 3 computes its starting value with this same text).
+pub fn allocated_channels_key(manager_id: &str) -> String {
+    format!("allocated_channels:{manager_id}")
+}
+
 /// Channels a managed account gets at creation while that many are still unallocated.
 pub const DEFAULT_CHANNEL_LIMIT: i64 = 10;
 
@@ -208,7 +214,7 @@ impl NewManagedAccount {
     ) -> Account {
         let email = self.email.unwrap_or_else(|| {
             let (local, domain) = manager.email.split_once('@').unwrap_or((&manager.email, "dialtone.local"));
-            format!("{local}+{}@{domain}", &id[..8])
+            format!("{local}+{}@{domain}", id.replace('-', ""))
         });
         let free = (manager.allocatable_global_outbound_channels - allocated).max(0);
         Account {

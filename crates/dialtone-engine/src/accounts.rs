@@ -71,24 +71,39 @@ impl Engine {
     pub async fn create_managed_account(&self, caller: &Account, body: &Body) -> Result<(Account, String)> {
         accounts::require_manager(caller)?;
         let req = NewManagedAccount::parse(body)?;
-        let allocated = self.allocated_channels(caller).await?;
         let now = self.clock.now();
-        let id = Engine::new_id();
-        let mut acct = req.build(caller, allocated, id.clone(), Signer::generate().seed_base64(), now);
+        // Time-ordered: the store's indexes grow at their end instead of at random pages.
+        let id = Engine::new_ordered_id();
+        let seed = Signer::generate().seed_base64();
         let key = keys::generate_api_key();
-        acct.api_key_prefix = crate::bootstrap::key_prefix(&key);
-        let owner = User::new(Engine::new_id(), id.clone(), acct.email.clone(), true, now);
-        let email_key = accounts::email_key(&acct.email);
-        let cs = ChangeSet::new()
-            .insert(Doc::new(accounts::KIND, &id, &id, acct.to_value(), now).parent(&caller.id).unique(&email_key))
-            .insert(Doc::new(users::KIND, &owner.id, &id, owner.to_value(), now).unique(&email_key))
-            .api_key(keys::hash_api_key(&key), id.clone(), acct.api_key_prefix.clone());
-        match self.store.apply(&cs).await {
-            Ok(()) => Ok((acct, key)),
-            Err(StoreError::Duplicate) => Err(ApiError::new(Code::InvalidValue)
-                .detail(format!("The email '{}' has already been taken.", acct.email))
-                .pointer("/email")),
-            Err(e) => Err(store_err(e)),
+        let key_hash = keys::hash_api_key(&key);
+        let counter = accounts::allocated_channels_key(&caller.id);
+        // The channels granted come out of the manager's pool; the pool's counter moves in the
+        // same commit and refuses to go past the pool, so two creations racing for the last
+        // channels cannot both get them: the loser reads the counter again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let allocated = self.allocated_channels(caller).await?;
+            let mut acct = req.clone().build(caller, allocated, id.clone(), seed.clone(), now);
+            acct.api_key_prefix = crate::bootstrap::key_prefix(&key);
+            let owner = User::new(Engine::new_ordered_id(), id.clone(), acct.email.clone(), true, now);
+            let email_key = accounts::email_key(&acct.email);
+            let cs = ChangeSet::new()
+                .insert(Doc::new(accounts::KIND, &id, &id, acct.to_value(), now).parent(&caller.id).unique(&email_key))
+                .insert(Doc::new(users::KIND, &owner.id, &id, owner.to_value(), now).unique(&email_key))
+                .api_key(key_hash.clone(), id.clone(), acct.api_key_prefix.clone())
+                .count(&counter, acct.channel_limit, Some(caller.allocatable_global_outbound_channels));
+            match self.store.apply(&cs).await {
+                Ok(()) => return Ok((acct, key)),
+                Err(StoreError::Duplicate) => {
+                    return Err(ApiError::new(Code::InvalidValue)
+                        .detail(format!("The email '{}' has already been taken.", acct.email))
+                        .pointer("/email"));
+                }
+                Err(StoreError::Conflict) if tries < 8 => continue,
+                Err(e) => return Err(store_err(e)),
+            }
         }
     }
 
@@ -102,9 +117,9 @@ impl Engine {
         keys::mask_api_key(&acct.api_key_prefix)
     }
 
-    /// Channels the manager has handed out, summed in the store.
+    /// Channels the manager has handed out to its managed accounts (a counter in the store).
     async fn allocated_channels(&self, manager: &Account) -> Result<i64> {
-        self.store.sum_field(accounts::KIND, &manager.id, "channel_limit").await.map_err(store_err)
+        self.store.counter(&accounts::allocated_channels_key(&manager.id)).await.map_err(store_err)
     }
 
     pub async fn list_managed_accounts(&self, caller: &Account, filter: &ListFilter) -> Result<Vec<Account>> {
@@ -115,17 +130,32 @@ impl Engine {
     }
 
     /// Applies `change` to a managed account and saves it, retrying on a concurrent write.
+    /// `change` also gets the channels allocated to the manager's other managed accounts
+    /// (read only when `with_allocation`; 0 otherwise); a change of the account's
+    /// channel limit moves the manager's counter in the same commit.
     async fn modify_managed(
         &self,
         caller: &Account,
         id: &str,
-        change: impl Fn(&mut Account) -> Result<()>,
+        with_allocation: bool,
+        change: impl Fn(&mut Account, i64) -> Result<()>,
     ) -> Result<Account> {
         accounts::require_manager(caller)?;
+        let counter = accounts::allocated_channels_key(&caller.id);
         let acct = retry_on_conflict!({
             let mut l = self.load_managed(caller, id).await?;
-            change(&mut l.acct)?;
-            self.commit(&ChangeSet::new().update(l.updated())).await.map(|_| l.acct)
+            let before = l.acct.channel_limit;
+            let to_others = if with_allocation { self.allocated_channels(caller).await? - before } else { 0 };
+            change(&mut l.acct, to_others)?;
+            let mut cs = ChangeSet::new().update(l.updated());
+            if l.acct.channel_limit != before {
+                cs = cs.count(
+                    &counter,
+                    l.acct.channel_limit - before,
+                    Some(caller.allocatable_global_outbound_channels),
+                );
+            }
+            self.commit(&cs).await.map(|_| l.acct)
         })?;
         self.auth_cache.forget(&acct.id);
         Ok(acct)
@@ -133,12 +163,12 @@ impl Engine {
 
     pub async fn update_managed_account(&self, caller: &Account, id: &str, body: &Body) -> Result<Account> {
         let now = self.clock.now();
-        self.modify_managed(caller, id, |a| accounts::apply_update(a, body, now)).await
+        self.modify_managed(caller, id, false, |a, _| accounts::apply_update(a, body, now)).await
     }
 
     pub async fn disable_managed_account(&self, caller: &Account, id: &str) -> Result<Account> {
         let now = self.clock.now();
-        self.modify_managed(caller, id, |a| {
+        self.modify_managed(caller, id, false, |a, _| {
             accounts::disable(a, now);
             Ok(())
         })
@@ -147,14 +177,12 @@ impl Engine {
 
     pub async fn enable_managed_account(&self, caller: &Account, id: &str, body: &Body) -> Result<Account> {
         let now = self.clock.now();
-        self.modify_managed(caller, id, |a| accounts::enable(a, body, now)).await
+        self.modify_managed(caller, id, false, |a, _| accounts::enable(a, body, now)).await
     }
 
     pub async fn set_channel_limit(&self, caller: &Account, id: &str, body: &Body) -> Result<Account> {
         let now = self.clock.now();
-        let allocated = self.allocated_channels(caller).await?;
-        self.modify_managed(caller, id, |a| {
-            let to_others = allocated - a.channel_limit;
+        self.modify_managed(caller, id, true, |a, to_others| {
             accounts::set_channel_limit(caller, a, to_others, body, now)
         })
         .await

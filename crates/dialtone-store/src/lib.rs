@@ -127,6 +127,18 @@ pub struct ChangeSet {
     /// `(key_hash, account_id, shown_prefix)`.
     pub api_keys: Vec<(String, String, String)>,
     pub settings: Vec<(String, String)>,
+    /// Counters to move, each by its own delta, atomically with the rest.
+    pub counters: Vec<CounterAdd>,
+}
+
+/// Adds `delta` to the integer counter `key` (a missing counter is 0). With `max`, a
+/// positive delta that would take the counter above it fails the whole change set with
+/// [`StoreError::Conflict`]: read the counter again and decide anew.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterAdd {
+    pub key: String,
+    pub delta: i64,
+    pub max: Option<i64>,
 }
 
 impl ChangeSet {
@@ -157,8 +169,13 @@ impl ChangeSet {
         self.settings.push((k.to_owned(), v.to_owned()));
         self
     }
+    pub fn count(mut self, key: impl Into<String>, delta: i64, max: Option<i64>) -> Self {
+        self.counters.push(CounterAdd { key: key.into(), delta, max });
+        self
+    }
     pub fn is_empty(&self) -> bool {
-        self.inserts.is_empty()
+        self.counters.is_empty()
+            && self.inserts.is_empty()
             && self.updates.is_empty()
             && self.deletes.is_empty()
             && self.jobs.is_empty()
@@ -230,6 +247,17 @@ fn map_write_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
         _ => StoreError::Db(e),
+    }
+}
+
+/// Moves a counter and answers its new value (`$1` key, `$2` delta; `?n` on SQLite).
+pub(crate) const ADD_COUNTER: &str = "INSERT INTO counters (key, value) VALUES ($1, $2) \
+    ON CONFLICT (key) DO UPDATE SET value = counters.value + excluded.value RETURNING value";
+
+impl CounterAdd {
+    /// Whether the counter's new value breaks this change's bound.
+    pub(crate) fn exceeded(&self, value: i64) -> bool {
+        self.delta > 0 && self.max.is_some_and(|m| value > m)
     }
 }
 
@@ -394,30 +422,6 @@ impl Store {
         }
     }
 
-    /// The sum of an integer field of the documents of a kind under one parent, computed
-    /// in the database (no documents are decoded).
-    pub async fn sum_field(&self, kind: &str, parent_id: &str, field: &str) -> Result<i64> {
-        let field: String = field.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        match &self.backend {
-            Backend::Sqlite(s) => {
-                let sql = format!(
-                    "SELECT COALESCE(SUM(CAST(json_extract(data, '$.{field}') AS INTEGER)), 0) AS n \
-                     FROM docs WHERE kind = ?1 AND parent_id = ?2"
-                );
-                let (kind, parent_id) = (kind.to_owned(), parent_id.to_owned());
-                s.read(move |c| Ok(c.prepare_cached(&sql)?.query_row((kind, parent_id), |r| r.get(0))?)).await
-            }
-            Backend::Postgres(p) => {
-                let sql = format!(
-                    "SELECT COALESCE(SUM((data::jsonb ->> '{field}')::bigint), 0)::bigint AS n \
-                     FROM docs WHERE kind = $1 AND parent_id = $2"
-                );
-                let row = sqlx::query(&sql).bind(kind).bind(parent_id).fetch_one(p).await?;
-                Ok(row.try_get("n")?)
-            }
-        }
-    }
-
     /// Releases every job lease (at the start of a SQLite server, the only process that
     /// could hold one: what a killed process had in hand runs again at once).
     pub async fn release_leases(&self) -> Result<()> {
@@ -483,6 +487,21 @@ impl Store {
         }
     }
 
+    /// A counter's value (0 when it was never moved).
+    pub async fn counter(&self, key: &str) -> Result<i64> {
+        let v: Option<i64> = match &self.backend {
+            Backend::Sqlite(s) => {
+                let key = key.to_owned();
+                s.read(move |c| sqlite::query_opt(c, "SELECT value FROM counters WHERE key = ?1", [key], |r| r.get(0)))
+                    .await?
+            }
+            Backend::Postgres(p) => {
+                sqlx::query_scalar("SELECT value FROM counters WHERE key = $1").bind(key).fetch_optional(p).await?
+            }
+        };
+        Ok(v.unwrap_or(0))
+    }
+
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         match &self.backend {
             Backend::Sqlite(s) => {
@@ -545,6 +564,7 @@ impl Store {
                         .collect(),
                     api_keys: cs.api_keys.clone(),
                     settings: cs.settings.clone(),
+                    counters: cs.counters.clone(),
                     done_job_seq,
                 };
                 return s.apply(changes).await;
@@ -619,6 +639,12 @@ impl Store {
         }
         for (k, v) in &cs.settings {
             sqlx::query(upsert_setting).bind(k).bind(v).execute(&mut *tx).await?;
+        }
+        for c in &cs.counters {
+            let value: i64 = sqlx::query_scalar(ADD_COUNTER).bind(&c.key).bind(c.delta).fetch_one(&mut *tx).await?;
+            if c.exceeded(value) {
+                return Err(StoreError::Conflict);
+            }
         }
         if let Some(seq) = done_job_seq {
             sqlx::query("DELETE FROM jobs WHERE seq = $1").bind(seq).execute(&mut *tx).await?;
@@ -830,8 +856,26 @@ mod tests {
         let kid2 = Doc::new("kid", "k2", "acct", json!({"n": 5}), now).parent("1");
         s.apply(&ChangeSet::new().insert(kid).insert(kid2)).await.unwrap();
         assert_eq!(s.list("kid", None, Some("1")).await.unwrap().len(), 2);
-        assert_eq!(s.sum_field("kid", "1", "n").await.unwrap(), 9);
-        assert_eq!(s.sum_field("kid", "2", "n").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn counters_move_with_their_change_set_and_respect_a_bound() {
+        let s = mem().await;
+        let now = Utc::now();
+        assert_eq!(s.counter("c").await.unwrap(), 0);
+        s.apply(&ChangeSet::new().count("c", 7, Some(10))).await.unwrap();
+        s.apply(&ChangeSet::new().count("c", 3, Some(10))).await.unwrap();
+        assert_eq!(s.counter("c").await.unwrap(), 10);
+        // Over the bound: nothing of the change set is applied.
+        let over = ChangeSet::new().insert(Doc::new("t", "1", "a", json!({}), now)).count("c", 1, Some(10));
+        assert!(matches!(s.apply(&over).await, Err(StoreError::Conflict)));
+        assert_eq!(s.counter("c").await.unwrap(), 10);
+        assert!(s.get("t", "1").await.unwrap().is_none());
+        // Going down is always allowed, and a bound only limits increases.
+        s.apply(&ChangeSet::new().count("c", -4, Some(1))).await.unwrap();
+        assert_eq!(s.counter("c").await.unwrap(), 6);
+        s.apply(&ChangeSet::new().count("c", 2, None)).await.unwrap();
+        assert_eq!(s.counter("c").await.unwrap(), 8);
     }
 
     #[tokio::test]

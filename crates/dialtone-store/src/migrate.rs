@@ -54,6 +54,19 @@ CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL);
 "#,
     ),
+    (
+        3,
+        // Counters moved atomically with change sets. The channels a manager has allocated
+        // to its managed accounts were summed over their documents on every request; the
+        // counter (key `allocated_channels:{manager}`, see the domain's `accounts`) starts
+        // from that sum.
+        r#"
+CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters (key, value)
+    SELECT 'allocated_channels:' || parent_id, SUM(CAST(json_extract(data, '$.channel_limit') AS INTEGER))
+    FROM docs WHERE kind = 'account' AND parent_id IS NOT NULL GROUP BY parent_id;
+"#,
+    ),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -104,6 +117,16 @@ CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         2,
         r#"
 CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);
+"#,
+    ),
+    (
+        3,
+        // See the SQLite migration 3.
+        r#"
+CREATE TABLE counters (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO counters (key, value)
+    SELECT 'allocated_channels:' || parent_id, SUM((data::jsonb ->> 'channel_limit')::bigint)
+    FROM docs WHERE kind = 'account' AND parent_id IS NOT NULL GROUP BY parent_id;
 "#,
     ),
 ];

@@ -211,3 +211,27 @@ async fn global_outbound_channels() {
         .await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test]
+async fn racing_creations_never_allocate_more_channels_than_the_pool() {
+    let s = Server::start().await;
+    // 1000 channels at 10 each: the 101st account and later get none, however the
+    // creations interleave.
+    let mut tasks = Vec::new();
+    for i in 0..110 {
+        let c = s.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = c.post("/v2/managed_accounts", json!({"business_name": format!("Race {i}")})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            r.body["data"]["id"].as_str().unwrap().to_owned()
+        }));
+    }
+    let mut sum = 0;
+    for t in tasks {
+        let id = t.await.unwrap();
+        sum += s.engine.account(&id).await.unwrap().unwrap().channel_limit;
+    }
+    assert_eq!(sum, 1000);
+    let r = s.get("/v2/managed_accounts/allocatable_global_outbound_channels").await;
+    assert_eq!(r.body["data"]["total_global_channels_allocated"], 1000);
+}
