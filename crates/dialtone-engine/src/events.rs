@@ -22,7 +22,8 @@ pub fn emit(
     ordering_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> (ChangeSet, String) {
-    let id = Engine::new_id();
+    // Time-ordered, so the delivery's and its job's index entries append.
+    let id = Engine::new_ordered_id();
     let due = now;
     let delivery = Delivery::new(id.clone(), account_id.to_owned(), event, destination, now);
     let cs = cs.insert(Doc::new(webhooks::KIND, &id, account_id, delivery.to_value(), now)).job(NewJob {

@@ -201,6 +201,9 @@ pub enum BackendKind {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Real time (ms) of the last claim of jobs with a void lease.
+    last_stale_claim: Arc<std::sync::atomic::AtomicI64>,
+    stale_check_every_ms: i64,
 }
 
 macro_rules! doc_from_row {
@@ -264,15 +267,38 @@ impl CounterAdd {
 const DOC_COLS: &str = "kind, id, account_id, parent_id, unique_key, data, version, created_at";
 const JOB_COLS: &str = "seq, id, kind, payload, due_at, attempts";
 
-/// The rows `claim_jobs` takes: due, not validly leased, first of their ordering key.
-/// `$1` due, `$2` real now, `$3` limit, `$5` the claiming worker (placeholders `$n` on
-/// PostgreSQL, `?n` on SQLite: the same numbers).
-const PICK_JOBS: &str = "SELECT j.seq FROM jobs j WHERE j.due_at <= $1 \
-    AND (j.lease_until IS NULL OR j.lease_until < $2 OR (j.lease_owner <> $5 AND NOT EXISTS \
-        (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $2 - 10000))) \
-    AND (j.ordering_key IS NULL OR NOT EXISTS \
-        (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq)) \
-    ORDER BY j.due_at, j.seq LIMIT $3";
+/// Of jobs sharing an ordering key only the oldest may run.
+const FIRST_OF_KEY: &str = "(j.ordering_key IS NULL OR NOT EXISTS \
+    (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq))";
+
+/// The claim of the jobs no one holds (index `jobs_free`): `$1` due, `$2` limit,
+/// `$3` lease until, `$4` the claiming worker (`$n` on PostgreSQL, `?n` on SQLite).
+fn claim_free_sql() -> String {
+    format!(
+        "UPDATE jobs SET lease_until = $3, lease_owner = $4, attempts = attempts + 1 WHERE seq IN \
+         (SELECT j.seq FROM jobs j WHERE j.lease_until IS NULL AND j.due_at <= $1 AND {FIRST_OF_KEY} \
+          ORDER BY j.due_at, j.seq LIMIT $2 {{lock}}) RETURNING {JOB_COLS}"
+    )
+}
+
+/// The claim of jobs whose lease is void: run out, or held by another process that has not
+/// beaten for 10 s (it was killed). A process never takes back its own jobs that way, so a
+/// late heartbeat of a busy process cannot make it run a job twice. As [`claim_free_sql`],
+/// plus `$5` the real time now.
+fn claim_stale_sql() -> String {
+    format!(
+        "UPDATE jobs SET lease_until = $3, lease_owner = $4, attempts = attempts + 1 WHERE seq IN \
+         (SELECT j.seq FROM jobs j WHERE j.lease_until IS NOT NULL AND j.due_at <= $1 \
+          AND (j.lease_until < $5 OR (j.lease_owner <> $4 AND NOT EXISTS \
+              (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $5 - 10000))) \
+          AND {FIRST_OF_KEY} ORDER BY j.due_at, j.seq LIMIT $2 {{lock}}) RETURNING {JOB_COLS}"
+    )
+}
+
+/// How often a worker also looks for jobs with a void lease. Those are rare (a process was
+/// killed, or ran out its lease), and the query walks every leased job, so the usual claim
+/// only takes jobs no one holds.
+const STALE_CHECK_EVERY_MS: i64 = 1000;
 
 impl Store {
     /// Opens (creating if needed) and migrates the store named by `url`:
@@ -304,7 +330,7 @@ impl Store {
                 .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))??;
             Backend::Sqlite(Arc::new(lite))
         };
-        Ok(Store { backend })
+        Ok(Store { backend, last_stale_claim: Default::default(), stale_check_every_ms: STALE_CHECK_EVERY_MS })
     }
 
     /// Creates a fresh, empty schema on a PostgreSQL server and answers a URL whose
@@ -653,51 +679,70 @@ impl Store {
         Ok(())
     }
 
+    /// Looks for jobs with a void lease at every claim that has room for them, instead of
+    /// every [`STALE_CHECK_EVERY_MS`] (tests).
+    pub fn check_stale_leases_always(mut self) -> Store {
+        self.stale_check_every_ms = 0;
+        self
+    }
+
     /// Claims up to `limit` jobs due at `now` (the domain clock) for `lease` of real time.
-    /// A job whose lease runs out (its worker died) is claimable again. Of jobs sharing an
-    /// ordering key only the oldest is claimable.
+    /// A job whose lease is void (its worker died) is claimable again, looked for at most
+    /// every [`STALE_CHECK_EVERY_MS`]. Of jobs sharing an ordering key only the oldest is
+    /// claimable.
     pub async fn claim_jobs(&self, now: DateTime<Utc>, worker: &str, lease: Duration, limit: i64) -> Result<Vec<Job>> {
+        use std::sync::atomic::Ordering;
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
-        // A lease ends when it runs out, or when its owner (another process) has not beaten
-        // for 10 s: it was killed. A process never takes back its own jobs that way, so a
-        // late heartbeat of a busy process cannot make it run a job twice.
+        let mut out = self.claim(false, due, limit, lease_until, worker, real_now).await?;
+        let last = self.last_stale_claim.load(Ordering::Relaxed);
+        if (out.len() as i64) < limit
+            && real_now - last >= self.stale_check_every_ms
+            && self.last_stale_claim.compare_exchange(last, real_now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            let more = self.claim(true, due, limit - out.len() as i64, lease_until, worker, real_now).await?;
+            out.extend(more);
+        }
+        out.sort_by_key(|j| (j.due_at, j.seq));
+        Ok(out)
+    }
+
+    async fn claim(
+        &self,
+        stale: bool,
+        due: i64,
+        limit: i64,
+        lease_until: i64,
+        worker: &str,
+        real_now: i64,
+    ) -> Result<Vec<Job>> {
+        let sql = if stale { claim_stale_sql() } else { claim_free_sql() };
         match &self.backend {
             Backend::Sqlite(s) => {
                 // SQLite has one writer at a time, so the UPDATE is the claim.
-                let sql = format!(
-                    "UPDATE jobs SET lease_until = ?4, lease_owner = ?5, attempts = attempts + 1 \
-                     WHERE seq IN ({}) RETURNING {JOB_COLS}",
-                    PICK_JOBS.replace('$', "?")
-                );
+                let sql = sql.replace("{lock}", "").replace('$', "?");
                 let worker = worker.to_owned();
-                let mut out = s
-                    .write(move |c| {
-                        sqlite::query_all(c, &sql, (due, real_now, limit, lease_until, worker), sqlite::job_from_row)
-                    })
-                    .await?;
-                out.sort_by_key(|j| (j.due_at, j.seq));
-                Ok(out)
+                s.write(move |c| {
+                    if stale {
+                        sqlite::query_all(c, &sql, (due, limit, lease_until, worker, real_now), sqlite::job_from_row)
+                    } else {
+                        sqlite::query_all(c, &sql, (due, limit, lease_until, worker), sqlite::job_from_row)
+                    }
+                })
+                .await
             }
             Backend::Postgres(p) => {
-                let sql = format!(
-                    "UPDATE jobs SET lease_until = $4, lease_owner = $5, attempts = attempts + 1 \
-                     WHERE seq IN ({PICK_JOBS} FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLS}"
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(due)
-                    .bind(real_now)
-                    .bind(limit)
-                    .bind(lease_until)
-                    .bind(worker)
-                    .fetch_all(p)
-                    .await?;
+                let sql = sql.replace("{lock}", "FOR UPDATE SKIP LOCKED");
+                let mut q = sqlx::query(&sql).bind(due).bind(limit).bind(lease_until).bind(worker);
+                if stale {
+                    q = q.bind(real_now);
+                }
+                let rows = q.fetch_all(p).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     out.push(job_from_row!(r));
                 }
-                out.sort_by_key(|j| (j.due_at, j.seq));
                 Ok(out)
             }
         }
@@ -896,7 +941,7 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_are_claimed_once_and_in_order_per_key() {
-        let s = mem().await;
+        let s = mem().await.check_stale_leases_always();
         let now = Utc::now();
         let job = |id: &str, key: Option<&str>, due| NewJob {
             id: id.into(),

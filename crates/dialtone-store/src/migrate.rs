@@ -67,6 +67,13 @@ INSERT INTO counters (key, value)
     FROM docs WHERE kind = 'account' AND parent_id IS NOT NULL GROUP BY parent_id;
 "#,
     ),
+    (
+        4,
+        // The usual claim takes only jobs no one holds, first due first.
+        r#"
+CREATE INDEX jobs_free ON jobs (due_at, seq) WHERE lease_until IS NULL;
+"#,
+    ),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -127,6 +134,13 @@ CREATE TABLE counters (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO counters (key, value)
     SELECT 'allocated_channels:' || parent_id, SUM((data::jsonb ->> 'channel_limit')::bigint)
     FROM docs WHERE kind = 'account' AND parent_id IS NOT NULL GROUP BY parent_id;
+"#,
+    ),
+    (
+        4,
+        // The usual claim takes only jobs no one holds, first due first.
+        r#"
+CREATE INDEX jobs_free ON jobs (due_at, seq) WHERE lease_until IS NULL;
 "#,
     ),
 ];
