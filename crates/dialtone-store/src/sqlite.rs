@@ -29,11 +29,8 @@ use tokio::sync::oneshot;
 const GROUP_MAX: usize = 64;
 const STATEMENT_CACHE: usize = 64;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-/// WAL frames (pages) past which a checkpoint restarts the WAL (~256 MB of disk). A
-/// restart stalls commits while it copies the last frames and syncs the file (tens of ms
-/// to 150 ms measured), so it should be rare: at 5,000 account creations/s (about one page
-/// of WAL each) it comes every ~13 s.
-const WAL_RESTART_FRAMES: i64 = 64 * 1024;
+/// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~32 MB.
+const WAL_RESTART_FRAMES: i64 = 8 * 1024;
 /// A WAL file bigger than this is truncated back to it when it is reset.
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -200,24 +197,30 @@ impl Sqlite {
                 Some((tx, n))
             }
         };
+        let (writer_tx, writer_rx) = mpsc::channel::<WriteMsg>();
         let checkpointer = match path {
             None => None,
             Some(p) => {
                 let conn = open(Some(p))?;
                 let (tx, rx) = mpsc::channel::<oneshot::Sender<()>>();
+                let writer = writer_tx.clone();
                 std::thread::Builder::new()
                     .name("sqlite-checkpoint".into())
-                    .spawn(move || checkpoint_loop(conn, rx))
+                    .spawn(move || checkpoint_loop(conn, rx, writer))
                     .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
                 Some(tx)
             }
         };
-        let (tx, rx) = mpsc::channel::<WriteMsg>();
         std::thread::Builder::new()
             .name("sqlite-write".into())
-            .spawn(move || write_loop(writer, rx))
+            .spawn(move || write_loop(writer, writer_rx))
             .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
-        Ok(Sqlite { writer: tx, readers, checkpointer: Mutex::new(checkpointer), closed: AtomicBool::new(false) })
+        Ok(Sqlite {
+            writer: writer_tx,
+            readers,
+            checkpointer: Mutex::new(checkpointer),
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Runs `f` on the writer's connection.
@@ -300,27 +303,32 @@ impl Sqlite {
 }
 
 /// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], without
-/// waiting for readers or the writer (`PASSIVE`), so the WAL is reset and reused while
-/// commits go on. The last connection to close checkpoints what is left.
-fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<oneshot::Sender<()>>) {
+/// waiting for readers or the writer (`PASSIVE`), so commits never wait for a checkpoint's
+/// copying and fsyncs. The last connection to close checkpoints what is left.
+///
+/// SQLite reuses the WAL from its start only when a write transaction begins with every
+/// frame copied, which under a steady stream of commits never happens by chance. So when
+/// the WAL has grown past [`WAL_RESTART_FRAMES`], right after a checkpoint this thread asks
+/// the writer, in its queue, to checkpoint the few frames committed since: a stall of a few
+/// ms, after which the writer's next commit starts the WAL over.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<oneshot::Sender<()>>, writer: mpsc::Sender<WriteMsg>) {
+    let checkpoint = |c: &Connection| -> Option<i64> {
+        // Answers (busy, frames in the WAL, frames copied).
+        match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+            Ok(frames) => Some(frames),
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                None
+            }
+        }
+    };
     loop {
         match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // A passive checkpoint answers (busy, frames in the WAL, frames copied). Under
-                // a steady stream of commits it never finds the WAL fully copied at the moment
-                // a commit starts, so the WAL is never reused: past a bound, RESTART waits for
-                // the commit in progress, copies the rest and makes the next commit start the
-                // WAL over.
-                let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
-                let restart = match frames {
-                    Ok(n) => n > WAL_RESTART_FRAMES,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
-                        false
-                    }
-                };
-                if restart && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                if checkpoint(&conn).is_some_and(|frames| frames > WAL_RESTART_FRAMES) {
+                    let _ = writer.send(WriteMsg::Run(Box::new(move |c| {
+                        checkpoint(c);
+                    })));
                 }
             }
             Ok(ack) => {
