@@ -394,7 +394,7 @@ mod tests {
         let m = root();
         let req = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap();
         let a = req.build(&m, 0, "abcdef12-0000-4000-8000-000000000000".into(), String::new(), Utc::now());
-        assert_eq!(a.email, "owner+abcdef12@example.com");
+        assert_eq!(a.email, "owner+abcdef12000040008000000000000000@example.com");
         assert_eq!(a.manager_account_id.as_deref(), Some(m.id.as_str()));
         assert_eq!(a.channel_limit, DEFAULT_CHANNEL_LIMIT);
         let a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap().build(

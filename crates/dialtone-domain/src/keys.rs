@@ -11,21 +11,55 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// A fresh API key, shaped like Telnyx's (`KEY` + base64url).
+/// A fresh API key, shaped like Telnyx's: `KEY`, 32 upper-case hex digits that identify
+/// the key, `_`, and a secret. Here the identifying part starts with the creation time in
+/// milliseconds (then 80 random bits), and the secret is 128 random bits in base64url.
 pub fn generate_api_key() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!("KEY{}", URL_SAFE_NO_PAD.encode(bytes))
+    let mut rng = rand::thread_rng();
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let mut id = [0u8; 10];
+    rng.fill_bytes(&mut id);
+    let mut secret = [0u8; 16];
+    rng.fill_bytes(&mut secret);
+    let mut out = format!("KEY{:012X}", ms & 0xFFFF_FFFF_FFFF);
+    for b in id {
+        out.push_str(&format!("{b:02X}"));
+    }
+    out.push('_');
+    out.push_str(&URL_SAFE_NO_PAD.encode(secret));
+    out
 }
 
-/// The only form in which a key is stored.
+/// The identifying part of a key of [`generate_api_key`]'s shape.
+fn key_id(key: &str) -> Option<&str> {
+    let id = key.strip_prefix("KEY")?.get(..32)?;
+    (id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) && key.as_bytes().get(35) == Some(&b'_'))
+        .then_some(id)
+}
+
+/// The only form in which a key is stored: SHA-256 in hex, after the key's identifying part
+/// when it has one. Keys made at about the same time then sit next to each other in the
+/// store's index, so creating accounts fast does not write a random index page each.
 pub fn hash_api_key(key: &str) -> String {
+    use std::fmt::Write;
     let digest = Sha256::digest(key.as_bytes());
-    let mut out = String::with_capacity(64);
+    let mut out = String::with_capacity(97);
+    if let Some(id) = key_id(key) {
+        out.push_str(id);
+        out.push(':');
+    }
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        let _ = write!(out, "{b:02x}");
     }
     out
+}
+
+/// A fresh Ed25519 seed in base64, as [`Signer::from_seed_base64`] takes it (without
+/// deriving the public key, which costs a scalar multiplication).
+pub fn generate_seed_base64() -> String {
+    let mut seed = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut seed);
+    STANDARD.encode(seed)
 }
 
 /// How a key is shown after creation: enough to recognise it, not enough to use it.
@@ -88,7 +122,22 @@ mod tests {
         assert!(a.starts_with("KEY") && a.len() > 40);
         assert_ne!(a, generate_api_key());
         assert_eq!(hash_api_key(&a), hash_api_key(&a));
-        assert_eq!(hash_api_key(&a).len(), 64);
+        // The identifying part, then the digest; keys of another shape: the digest alone.
+        assert_eq!(key_id(&a), Some(&a[3..35]));
+        assert!(hash_api_key(&a).starts_with(&format!("{}:", &a[3..35])));
+        assert_eq!(hash_api_key(&a).len(), 97);
+        assert_eq!(hash_api_key("my-own-key").len(), 64);
+        assert_ne!(hash_api_key(&a), hash_api_key(&format!("{a}x")));
+        // Made later, sorted later (the time comes first).
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(generate_api_key()[3..15] > a[3..15]);
+    }
+
+    #[test]
+    fn generated_seeds_make_signers() {
+        let seed = generate_seed_base64();
+        assert_eq!(Signer::from_seed_base64(&seed).unwrap().seed_base64(), seed);
+        assert_ne!(seed, generate_seed_base64());
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Engine {
         let now = self.clock.now();
         // Time-ordered: the store's indexes grow at their end instead of at random pages.
         let id = Engine::new_ordered_id();
-        let seed = Signer::generate().seed_base64();
+        let seed = keys::generate_seed_base64();
         let key = keys::generate_api_key();
         let key_hash = keys::hash_api_key(&key);
         let counter = accounts::allocated_channels_key(&caller.id);
