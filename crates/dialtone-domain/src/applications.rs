@@ -336,17 +336,14 @@ impl Sort {
         Ok(Sort { key: Some(key.to_owned()), descending })
     }
 
+    /// Sorts `apps`, given oldest first: ties keep that order (reversed when descending).
     pub fn apply(&self, apps: &mut [Application]) {
-        let by_created = |a: &Application, b: &Application| (a.created_at, &a.id).cmp(&(b.created_at, &b.id));
         match self.key.as_deref() {
-            None => apps.sort_by(|a, b| by_created(b, a)),
-            Some("connection_name") => {
-                apps.sort_by(|a, b| a.application_name.cmp(&b.application_name).then_with(|| by_created(a, b)))
-            }
-            Some("active") => apps.sort_by(|a, b| a.active.cmp(&b.active).then_with(|| by_created(a, b))),
-            Some(_) => apps.sort_by(by_created),
+            Some("connection_name") => apps.sort_by(|a, b| a.application_name.cmp(&b.application_name)),
+            Some("active") => apps.sort_by_key(|a| a.active),
+            _ => apps.sort_by_key(|a| a.created_at),
         }
-        if self.descending {
+        if self.descending || self.key.is_none() {
             apps.reverse();
         }
     }

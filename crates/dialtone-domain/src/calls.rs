@@ -361,8 +361,9 @@ impl Ids {
         rand::Rng::fill(&mut rand::thread_rng(), &mut bytes[..]);
         Ids {
             call_control_id: format!("v3:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)),
-            call_leg_id: uuid::Uuid::new_v4().to_string(),
-            call_session_id: session.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            // Time-ordered, as Telnyx's (v1) are: legs list in the order they were made.
+            call_leg_id: uuid::Uuid::now_v7().to_string(),
+            call_session_id: session.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         }
     }
 }
@@ -576,6 +577,22 @@ impl Call {
             }
         };
         Ok(self.end(h, now))
+    }
+
+    /// The far end hangs up now (simulation API): the outside caller of an incoming call,
+    /// the destination of an outgoing one (declining it while it rings).
+    pub fn far_hangup(&mut self, now: DateTime<Utc>) -> Result<Outcome> {
+        self.alive_or_refuse()?;
+        let theirs = self.their_side();
+        Ok(match (self.is_answered(), self.direction) {
+            (true, _) => {
+                self.end(Hangup { cause: Cause::NormalClearing, source: theirs, sip_cause: "unspecified".into() }, now)
+            }
+            (false, Direction::Incoming) => self.on_timer(Timer::CallerGivesUp, now),
+            (false, Direction::Outgoing) => {
+                self.end(Hangup { cause: Cause::CallRejected, source: theirs, sip_cause: "603".into() }, now)
+            }
+        })
     }
 
     /// A command other than answer/reject/hangup checks the call with this: alive, and

@@ -336,3 +336,15 @@ fn dial_requests_are_checked_with_pointers() {
     assert_eq!((r.timeout_secs, r.time_limit_secs), (DEFAULT_TIMEOUT_SECS, DEFAULT_TIME_LIMIT_SECS));
     assert!(is_destination("sips:x@y.z") && !is_destination("sip:nobody") && !is_destination("+0123"));
 }
+
+#[test]
+fn the_far_end_hangs_up_on_demand() {
+    let (mut call, _) = incoming();
+    assert_eq!(hangup_of(&call.far_hangup(secs(1)).unwrap()), h("originator_cancel", "caller", "487"));
+    assert_eq!(call.far_hangup(secs(2)).unwrap_err().code, Code::CallEnded);
+    let (mut call, _) = incoming();
+    call.answer(&cmd(None, None), secs(1)).unwrap();
+    assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("normal_clearing", "caller", "unspecified"));
+    let (mut call, _) = dial(Behaviour::NoAnswer, json!({}));
+    assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("call_rejected", "callee", "603"));
+}
