@@ -267,6 +267,9 @@ impl Engine {
             Some(n) if n.account_id == caller.id || caller.is_manager() => n,
             _ => return Err(ApiError::invalid("to", format!("{to} is not a number of this account."))),
         };
+        if !number.is_active() {
+            return Err(ApiError::invalid("to", format!("{to} is not active yet (its order is pending).")));
+        }
         let Some(cid) = number.connection_id.clone() else {
             return Err(ApiError::invalid(
                 "to",
