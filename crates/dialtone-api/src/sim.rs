@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/webhooks/public_key", get(public_key))
         .route("/_dialtone/sim/messages", post(inbound_message))
         .route("/_dialtone/sim/short_codes", post(short_code))
+        .route("/_dialtone/sim/calls", post(inbound_call))
+        .route("/_dialtone/sim/calls/{id}/hangup", post(far_end_hangup))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -394,6 +396,53 @@ async fn short_code(State(st): State<AppState>, headers: HeaderMap, body: Result
             let profile = body.req_str("messaging_profile_id")?.to_owned();
             let n = st.engine.provision_short_code(&acct, &code, &profile).await?;
             Ok(Reply::Json(201, json!({"data": {"record_type": "short_code", "id": n.id, "short_code": n.phone_number, "messaging_profile_id": profile}})))
+        }
+        .await,
+    )
+}
+
+/// `{"from": "+1...", "to": "<a number of this account>", "caller_id_name": "...",
+/// "give_up_secs": N}`: a call from anywhere to a number routed to an application
+/// (`call.initiated`, incoming and parked, to the application). Unanswered, the caller gives
+/// up after `give_up_secs` (default 60).
+async fn inbound_call(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    use dialtone_domain::calls;
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let from = body.req_str("from")?.to_owned();
+            if !calls::is_destination(&from) {
+                return Err(ApiError::new(Code::NotE164)
+                    .detail("'from' must be an E.164 number or a SIP URI.")
+                    .pointer("/from"));
+            }
+            let to = body.req_str("to")?.to_owned();
+            if !dialtone_domain::numbers::is_e164(&to) {
+                return Err(ApiError::new(Code::NotE164).pointer("/to"));
+            }
+            let name = body.opt_str("caller_id_name")?.map(str::to_owned);
+            let give_up = body.opt_int_in("give_up_secs", 1, 3600)?.unwrap_or(calls::DEFAULT_GIVE_UP_SECS);
+            let call = st.engine.place_inbound_call(&acct, &from, &to, name, give_up).await?;
+            let mut data = call.to_json(st.engine.clock.now());
+            data["connection_id"] = json!(call.connection_id);
+            data["from"] = json!(call.from);
+            data["to"] = json!(call.to);
+            data["direction"] = json!("incoming");
+            Ok(Reply::Json(201, json!({ "data": data })))
+        }
+        .await,
+    )
+}
+
+/// The far end of one of the caller's calls hangs up now: the outside caller of an
+/// incoming call (giving up if it is still ringing), the destination of an outgoing one.
+async fn far_end_hangup(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let call = st.engine.far_end_hangup(&acct, &id).await?;
+            Ok(Reply::data(call.to_json(st.engine.clock.now())))
         }
         .await,
     )

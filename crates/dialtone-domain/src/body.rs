@@ -63,6 +63,22 @@ impl Body {
         }
     }
 
+    /// An integer within `min..=max` (10033 outside it).
+    pub fn opt_int_in(&self, field: &str, min: i64, max: i64) -> Result<Option<i64>> {
+        match self.opt_int(field)? {
+            Some(n) if !(min..=max).contains(&n) => Err(ApiError::out_of_range(field, min, max)),
+            other => Ok(other),
+        }
+    }
+
+    /// A string from a closed set (10032 otherwise).
+    pub fn opt_enum(&self, field: &str, allowed: &[&str]) -> Result<Option<&str>> {
+        match self.opt_str(field)? {
+            Some(v) if !allowed.contains(&v) => Err(ApiError::not_one_of(field, allowed)),
+            other => Ok(other),
+        }
+    }
+
     pub fn req_int(&self, field: &str) -> Result<i64> {
         self.opt_int(field)?.ok_or_else(|| ApiError::missing(field))
     }
@@ -144,6 +160,16 @@ mod tests {
         assert_eq!(b.opt_bool("c").unwrap(), Some(true));
         assert_eq!(b.req_str("missing").unwrap_err().code, Code::MissingParameter);
         assert!(Body::from_value(json!([1])).is_err());
+    }
+
+    #[test]
+    fn enums_and_ranges() {
+        let b = Body::from_value(json!({"e": "x", "n": 50})).unwrap();
+        assert_eq!(b.opt_enum("e", &["a", "b"]).unwrap_err().code, Code::InvalidEnum);
+        assert_eq!(b.opt_enum("e", &["x"]).unwrap(), Some("x"));
+        let e = b.opt_int_in("n", 1, 10).unwrap_err();
+        assert_eq!((e.code, e.pointer.as_deref()), (Code::OutOfRange, Some("/n")));
+        assert_eq!(b.opt_int_in("n", 1, 50).unwrap(), Some(50));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 /// Every kind of error the API can answer. The numeric codes are Telnyx's documented API
-/// error codes; codes starting with `9` are Dialtone's own (no Telnyx equivalent exists).
+/// error codes (call control's `900xx` among them, as the spec's examples give them); codes
+/// `904xx`/`905xx` are Dialtone's own (no Telnyx equivalent is documented).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
     /// 10002: a phone number that cannot exist.
@@ -44,6 +45,21 @@ pub enum Code {
     MissingAssociation,
     /// 422: a phone number that is not in the inventory or already belongs to someone.
     NumberUnavailable,
+    /// 10032: a value outside the field's enumeration.
+    InvalidEnum,
+    /// 10033: a number outside the field's range.
+    OutOfRange,
+    /// 10015 with call control's title: `connection_id` names no usable application.
+    InvalidConnectionId,
+    /// 90015: no call of this account has this `call_control_id`.
+    InvalidCallControlId,
+    /// 90018: the call has ended; it takes no more commands.
+    CallEnded,
+    /// 90034: the command needs an answered call.
+    CallNotAnswered,
+    /// 90423 (Dialtone's own): a command that does not fit the call's state (answering an
+    /// outgoing or already answered call, rejecting an answered one).
+    CallStateConflict,
     /// 413: the body is over the documented limit.
     PayloadTooLarge,
     /// 405: the path exists, the method does not.
@@ -78,6 +94,13 @@ impl Code {
             Code::InvalidValue => (422, "10015", "Invalid value"),
             Code::MissingAssociation => (422, "10017", "Associated resource does not exist"),
             Code::NumberUnavailable => (422, "90422", "Phone number not available"),
+            Code::InvalidEnum => (422, "10032", "Invalid enumerated value"),
+            Code::OutOfRange => (422, "10033", "Value outside of range"),
+            Code::InvalidConnectionId => (422, "10015", "Invalid value for connection_id (Call Control App ID)"),
+            Code::InvalidCallControlId => (422, "90015", "Invalid Call Control ID"),
+            Code::CallEnded => (422, "90018", "Call has already ended"),
+            Code::CallNotAnswered => (422, "90034", "Call not answered yet"),
+            Code::CallStateConflict => (422, "90423", "Invalid call state"),
             Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
             Code::MethodNotAllowed => (405, "10015", "Method not allowed"),
             Code::NotImplemented => (501, "90501", "Not implemented"),
@@ -113,6 +136,15 @@ impl Code {
             Code::InvalidValue => "The value of a parameter is not valid.",
             Code::MissingAssociation => "The requested parameter is invalid as the associated resource does not exist.",
             Code::NumberUnavailable => "The phone number is not available for purchase.",
+            Code::InvalidEnum => "The value is not one of the field's allowed values.",
+            Code::OutOfRange => "The value is outside of the allowed range.",
+            Code::InvalidConnectionId => {
+                "The requested connection_id (Call Control App ID) is either invalid or does not exist. Only Call Control Apps with valid webhook URL are accepted."
+            }
+            Code::InvalidCallControlId => "The call_control_id provided was not valid.",
+            Code::CallEnded => "This call is no longer active and can't receive commands.",
+            Code::CallNotAnswered => "This call can't receive this command because it has not been answered yet.",
+            Code::CallStateConflict => "This call can't receive this command in its current state.",
             Code::PayloadTooLarge => "The request body is larger than the server accepts.",
             Code::MethodNotAllowed => "The path does not support this HTTP method.",
             Code::NotImplemented => "This operation is not implemented by Dialtone yet.",
@@ -198,6 +230,20 @@ impl ApiError {
     /// A body field has a value that breaks a rule.
     pub fn invalid(field: &str, why: impl Into<String>) -> Self {
         Self::new(Code::InvalidValue).detail(why).pointer(format!("/{}", field.trim_start_matches('/')))
+    }
+
+    /// A body field's value is not one of `allowed` (10032).
+    pub fn not_one_of(field: &str, allowed: &[&str]) -> Self {
+        Self::new(Code::InvalidEnum)
+            .detail(format!("The value must be one of: {}.", allowed.join(", ")))
+            .pointer(format!("/{}", field.trim_start_matches('/')))
+    }
+
+    /// A body field's number is outside `min..=max` (10033).
+    pub fn out_of_range(field: &str, min: i64, max: i64) -> Self {
+        Self::new(Code::OutOfRange)
+            .detail(format!("The value is outside of allowed range {min} to {max}"))
+            .pointer(format!("/{}", field.trim_start_matches('/')))
     }
 
     /// A query parameter has a value that breaks a rule.

@@ -6,10 +6,13 @@
 //! (including the [`clock::Clock`]), so it is tested without a server.
 
 pub mod accounts;
+pub mod applications;
 pub mod body;
+pub mod calls;
 pub mod clock;
 pub mod encoding;
 pub mod error;
+pub mod far_end;
 pub mod inventory;
 pub mod jobs;
 pub mod keys;

@@ -5,7 +5,9 @@
 //! back; nothing here knows about HTTP.
 
 pub mod accounts;
+pub mod applications;
 pub mod bootstrap;
+pub mod calls;
 pub mod events;
 pub mod messages;
 pub mod numbers;
@@ -69,6 +71,24 @@ impl Engine {
     /// created at the same instant of a manual clock still list in creation order.
     pub fn new_ordered_id() -> String {
         uuid::Uuid::now_v7().to_string()
+    }
+
+    /// A numeric id (Telnyx's connection ids are int64 strings) that sorts, as a string,
+    /// after every one this process made before: milliseconds of the real clock times
+    /// 4096, or one more than the last id when that is larger (16 digits for centuries).
+    pub fn new_ordered_numeric_id() -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let candidate = ms << 12;
+        let mut last = LAST.load(Ordering::SeqCst);
+        loop {
+            let next = candidate.max(last + 1);
+            match LAST.compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return next.to_string(),
+                Err(seen) => last = seen,
+            }
+        }
     }
 }
 

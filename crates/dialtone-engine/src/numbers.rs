@@ -97,7 +97,14 @@ impl Engine {
         Ok(docs.iter().filter_map(|d| MessagingProfile::from_value(&d.data)).map(|p| (p.id, p.name)).collect())
     }
 
+    /// `PATCH /phone_numbers/{id}`: a `connection_id` must name one of the account's
+    /// call control applications (`""` or `null` unroutes the number).
     pub async fn update_phone_number(&self, account_id: &str, id: &str, body: &Body) -> Result<PhoneNumber> {
+        if let Some(c) = body.opt_str("connection_id")?
+            && !c.is_empty()
+        {
+            self.referenced_application(account_id, c, "connection_id").await?;
+        }
         let now = self.clock.now();
         retry_on_conflict!({
             let (doc, mut n) = self.load_number(account_id, id).await?;

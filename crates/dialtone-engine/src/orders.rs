@@ -52,6 +52,9 @@ impl Engine {
         if let Some(p) = &new.messaging_profile_id {
             self.referenced_profile(account_id, p, "messaging_profile_id").await?;
         }
+        if let Some(c) = &new.connection_id {
+            self.referenced_application(account_id, c, "connection_id").await?;
+        }
         let now = self.clock.now();
         let id = Engine::new_ordered_id();
         let ids: Vec<String> = new.numbers.iter().map(|_| numbers::new_id()).collect();

@@ -2,6 +2,8 @@
 //! listed here answers 501 naming itself.
 
 mod accounts;
+mod applications;
+mod calls;
 mod messages;
 mod messaging_numbers;
 mod numbers;
@@ -81,4 +83,17 @@ table! {
     "CancelMessage" => messages::cancel,
     "GetGroupMmsMessages" => messages::group,
     "ListOptOuts" => messages::optouts,
+    "ListCallControlApplications" => applications::list,
+    "CreateCallControlApplication" => applications::create,
+    "RetrieveCallControlApplication" => applications::retrieve,
+    "UpdateCallControlApplication" => applications::update,
+    "DeleteCallControlApplication" => applications::delete,
+    "ListConnections" => applications::connections,
+    "RetrieveConnection" => applications::connection,
+    "ListConnectionActiveCalls" => applications::active_calls,
+    "DialCall" => calls::dial,
+    "RetrieveCallStatus" => calls::retrieve,
+    "AnswerCall" => calls::answer,
+    "RejectCall" => calls::reject,
+    "HangupCall" => calls::hangup,
 }

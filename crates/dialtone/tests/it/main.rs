@@ -14,4 +14,5 @@ mod scheduler;
 mod spec;
 mod surface;
 mod users;
+mod voice;
 mod webhooks;

@@ -32,7 +32,7 @@ pub async fn buy(c: &Client, numbers: &[&str], profile: Option<&str>) -> Value {
 }
 
 /// Buys and activates numbers; answers their ids, in order.
-async fn own(s: &Client, numbers: &[&str]) -> Vec<String> {
+pub async fn own(s: &Client, numbers: &[&str]) -> Vec<String> {
     buy(s, numbers, None).await;
     advance(s, 1000).await;
     let mut ids = Vec::new();
@@ -138,10 +138,15 @@ async fn an_order_completes_on_the_clock_and_sends_its_webhook() {
     let p =
         create_profile(&s, json!({"name": "Orders", "whitelisted_destinations": ["US"], "webhook_url": rx.url})).await;
     let pid = p["id"].as_str().unwrap().to_owned();
+    let app = crate::voice::application(&s, "https://app.example/hooks").await;
     let offered = numbers_of(&s.get("/v2/available_phone_numbers?filter[locality]=Seattle&filter[limit]=2").await);
+    // A connection_id must name an application of the account.
+    let bad = json!({"phone_numbers": [{"phone_number": offered[0]}], "connection_id": "1234567890"});
+    let r = s.post("/v2/number_orders", bad).await;
+    assert_eq!((r.status, r.code(), r.error()["source"]["pointer"].as_str()), (422, "10017", Some("/connection_id")));
     let body = json!({
         "phone_numbers": [{"phone_number": offered[0]}, {"phone_number": offered[1]}],
-        "messaging_profile_id": pid, "connection_id": "1234567890", "customer_reference": "ref-1",
+        "messaging_profile_id": pid, "connection_id": app, "customer_reference": "ref-1",
     });
     let r = s.post("/v2/number_orders", body).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -150,7 +155,7 @@ async fn an_order_completes_on_the_clock_and_sends_its_webhook() {
     assert_eq!(o["status"], "pending");
     assert_eq!(o["phone_numbers_count"], 2);
     assert_eq!(o["messaging_profile_id"], pid.as_str());
-    assert_eq!(o["connection_id"], "1234567890");
+    assert_eq!(o["connection_id"], app.as_str());
     assert_eq!(o["customer_reference"], "ref-1");
     assert_eq!(o["phone_numbers"][0]["phone_number"], offered[0].as_str());
     assert_eq!(o["phone_numbers"][0]["status"], "pending");
@@ -176,7 +181,7 @@ async fn an_order_completes_on_the_clock_and_sends_its_webhook() {
     let n = s.engine.number_by_e164(&offered[0]).await.unwrap().unwrap();
     assert!(n.is_active() && n.sms() && n.mms());
     assert_eq!(n.messaging_profile_id.as_deref(), Some(pid.as_str()));
-    assert_eq!(n.connection_id.as_deref(), Some("1234567890"));
+    assert_eq!(n.connection_id.as_deref(), Some(app.as_str()));
     assert_eq!(n.national_destination_code, "206");
     let shown = s.get(&format!("/v2/phone_numbers/{}", n.id)).await.body["data"].clone();
     assert_eq!(shown["status"], "active");
@@ -319,20 +324,26 @@ async fn owned_numbers_are_filtered_updated_released_and_private() {
     assert_eq!(n["record_type"], "phone_number");
     assert!(n["id"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
 
+    let app = crate::voice::application(&s, "https://app.example/hooks").await;
+    let r = s.patch(&format!("/v2/phone_numbers/{}", ids[0]), json!({"connection_id": "777"})).await;
+    assert_eq!((r.status, r.code(), r.error()["source"]["pointer"].as_str()), (422, "10017", Some("/connection_id")));
     let r = s
         .patch(
             &format!("/v2/phone_numbers/{}", ids[0]),
-            json!({"tags": ["vip", "sales"], "connection_id": "777",
+            json!({"tags": ["vip", "sales"], "connection_id": app,
         "customer_reference": "cust-1", "billing_group_id": "bg-1", "hd_voice_enabled": true, "external_pin": "1234"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let u = &r.body["data"];
     assert_eq!(u["tags"], json!(["vip", "sales"]));
-    assert_eq!(u["connection_id"], "777");
+    assert_eq!(u["connection_id"], app.as_str());
     assert_eq!(u["customer_reference"], "cust-1");
     assert_eq!(u["hd_voice_enabled"], true);
-    assert_eq!(s.engine.number_by_e164("+13032001234").await.unwrap().unwrap().connection_id.as_deref(), Some("777"));
+    assert_eq!(
+        s.engine.number_by_e164("+13032001234").await.unwrap().unwrap().connection_id.as_deref(),
+        Some(app.as_str())
+    );
     let r = s.patch(&format!("/v2/phone_numbers/{}", ids[0]), json!({"tags": "vip"})).await;
     assert_eq!((r.status, r.error()["source"]["pointer"].as_str()), (422, Some("/tags")));
 
@@ -349,7 +360,7 @@ async fn owned_numbers_are_filtered_updated_released_and_private() {
     };
     assert_eq!(q("filter[tag]=vip").await, ["+13032001234"]);
     assert_eq!(q("filter[without_tags]=true").await.len(), 3);
-    assert_eq!(q("filter[connection_id]=777").await, ["+13032001234"]);
+    assert_eq!(q(&format!("filter[connection_id]={app}")).await, ["+13032001234"]);
     assert_eq!(q("filter[customer_reference]=cust-1").await, ["+13032001234"]);
     assert_eq!(q("filter[billing_group_id]=null").await.len(), 3);
     assert_eq!(q("filter[phone_number]=8885551234").await, ["+18885551234"]);

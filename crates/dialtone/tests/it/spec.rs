@@ -107,15 +107,26 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
 /// Panics when a webhook body does not match the request body the spec's `webhooks`
 /// section gives the callback `name`.
 pub fn check_webhook(name: &str, body: &Value) {
-    let schema = spec()["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
-    assert!(schema.is_object(), "the spec has no webhook {name}");
-    let mut root = schema;
-    root["components"] = spec()["components"].clone();
-    root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .build(&root)
-        .unwrap_or_else(|e| panic!("schema for webhook {name}: {e}"));
+    static CACHE: OnceLock<Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let validator = {
+        let mut g = CACHE.get_or_init(Default::default).lock().unwrap();
+        g.entry(name.to_owned())
+            .or_insert_with(|| {
+                let schema =
+                    spec()["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
+                assert!(schema.is_object(), "the spec has no webhook {name}");
+                let mut root = schema;
+                root["components"] = spec()["components"].clone();
+                root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+                std::sync::Arc::new(
+                    jsonschema::options()
+                        .with_draft(jsonschema::Draft::Draft202012)
+                        .build(&root)
+                        .unwrap_or_else(|e| panic!("schema for webhook {name}: {e}")),
+                )
+            })
+            .clone()
+    };
     let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(errors.is_empty(), "webhook {name} does not match the spec:\n{}\nbody: {body}", errors.join("\n"));
 }

@@ -1,0 +1,34 @@
+//! `/calls`: dial, the call's status, and the commands built so far.
+
+use crate::reply::Reply;
+use crate::{Ctx, HandlerResult};
+use dialtone_engine::calls::Action;
+use serde_json::json;
+
+pub async fn dial(ctx: Ctx) -> HandlerResult {
+    let (call, recording_id) = ctx.engine().dial(&ctx.caller, &ctx.body).await?;
+    let now = ctx.engine().clock.now();
+    Ok(Reply::data(call.to_dial_json(now, recording_id.as_deref())))
+}
+
+pub async fn retrieve(ctx: Ctx) -> HandlerResult {
+    let call = ctx.engine().call(&ctx.caller.id, ctx.param("call_control_id")).await?;
+    Ok(Reply::data(call.to_json(ctx.engine().clock.now())))
+}
+
+async fn action(ctx: Ctx, action: Action) -> HandlerResult {
+    ctx.engine().call_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn answer(ctx: Ctx) -> HandlerResult {
+    action(ctx, Action::Answer).await
+}
+
+pub async fn reject(ctx: Ctx) -> HandlerResult {
+    action(ctx, Action::Reject).await
+}
+
+pub async fn hangup(ctx: Ctx) -> HandlerResult {
+    action(ctx, Action::Hangup).await
+}

@@ -1,0 +1,350 @@
+use super::*;
+use crate::webhooks::Routing;
+
+fn t0() -> DateTime<Utc> {
+    "2030-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn secs(s: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(s)
+}
+
+fn setup(peer: Option<&str>) -> Setup {
+    Setup {
+        ids: Ids::new(None),
+        account_id: "acct".into(),
+        connection_id: "123".into(),
+        from: "+13125550001".into(),
+        to: "+15550200001".into(),
+        caller_id_name: None,
+        routing: Routing { url: Some("https://app.example/hooks".into()), ..Routing::default() },
+        tags: vec![],
+        shaken_stir: false,
+        peer: peer.map(str::to_owned),
+    }
+}
+
+fn dial_req(v: Value) -> DialRequest {
+    let mut b = json!({"connection_id": "123", "to": "+15550200001", "from": "+13125550001"});
+    for (k, x) in v.as_object().unwrap() {
+        b[k] = x.clone();
+    }
+    DialRequest::parse(&Body::from_value(b).unwrap()).unwrap()
+}
+
+fn dial(to_behaviour: Behaviour, req: Value) -> (Call, Outcome) {
+    Call::dial(setup(None), &dial_req(req), Some(to_behaviour), t0())
+}
+
+fn incoming() -> (Call, Outcome) {
+    Call::incoming(setup(None), Some(DEFAULT_GIVE_UP_SECS), None, t0())
+}
+
+fn types(out: &Outcome) -> Vec<&str> {
+    out.events.iter().map(|e| e.event_type).collect()
+}
+
+fn hangup_of(out: &Outcome) -> (String, String, String) {
+    let p = &out.events.iter().find(|e| e.event_type == "call.hangup").expect("a call.hangup").payload;
+    (
+        p["hangup_cause"].as_str().unwrap().into(),
+        p["hangup_source"].as_str().unwrap().into(),
+        p["sip_hangup_cause"].as_str().unwrap().into(),
+    )
+}
+
+fn cmd(id: Option<&str>, state: Option<&str>) -> Command {
+    Command { command_id: id.map(str::to_owned), client_state: state.map(str::to_owned) }
+}
+
+fn h(c: &str, s: &str, sip: &str) -> (String, String, String) {
+    (c.into(), s.into(), sip.into())
+}
+
+#[test]
+fn dial_rings_and_sets_the_far_end_and_timeout_timers() {
+    let (call, out) = dial(far_end::DEFAULT, json!({"timeout_secs": 20, "client_state": "YWJj"}));
+    assert_eq!(call.state, State::Ringing);
+    assert_eq!(call.direction, Direction::Outgoing);
+    assert_eq!(types(&out), ["call.initiated"]);
+    let p = &out.events[0].payload;
+    assert_eq!((p["direction"].as_str(), p["state"].as_str()), (Some("outgoing"), Some("bridging")));
+    assert_eq!(p["client_state"], "YWJj");
+    assert!(out.timers.contains(&(Timer::RingTimeout, secs(20))));
+    assert!(out.timers.contains(&(Timer::FarAnswer, t0() + ms(far_end::RING_MS))));
+    assert!(call.call_control_id.starts_with("v3:"));
+    assert!(call.is_alive() && !call.is_answered());
+}
+
+#[test]
+fn far_end_answers_then_the_time_limit_ends_it() {
+    let (mut call, _) = dial(far_end::DEFAULT, json!({"time_limit_secs": 60}));
+    let out = call.on_timer(Timer::FarAnswer, secs(3));
+    assert_eq!(types(&out), ["call.answered"]);
+    assert_eq!(out.events[0].payload["state"], "answered");
+    assert_eq!(call.state, State::Answered);
+    assert_eq!(out.timers, [(Timer::TimeLimit, secs(63))]);
+    // The ring timeout fires later: it no longer means anything.
+    assert_eq!(call.on_timer(Timer::RingTimeout, secs(30)), Outcome::default());
+    let out = call.on_timer(Timer::TimeLimit, secs(63));
+    assert_eq!(hangup_of(&out), h("time_limit", "caller", "unspecified"));
+    assert!(out.timers.contains(&(Timer::Expire, secs(63) + KEEP_ENDED)));
+    assert_eq!(call.duration_secs(secs(500)), 63);
+    assert!(call.on_timer(Timer::TimeLimit, secs(64)).events.is_empty(), "an ended call ignores its timers");
+}
+
+#[test]
+fn far_end_refusals_end_the_ringing_with_their_causes() {
+    for (b, want) in [
+        (Behaviour::Busy { after_ms: 1000 }, h("user_busy", "callee", "486")),
+        (Behaviour::Reject { after_ms: 3000 }, h("call_rejected", "callee", "603")),
+        (Behaviour::Unreachable { after_ms: 500 }, h("not_found", "callee", "404")),
+    ] {
+        let (mut call, out) = dial(b.clone(), json!({}));
+        assert!(out.timers.iter().any(|(t, _)| *t == Timer::FarRefuse), "{b:?}");
+        let out = call.on_timer(Timer::FarRefuse, secs(1));
+        assert_eq!(hangup_of(&out), want);
+        assert_eq!(call.state, State::Ended);
+        assert!(call.hangup.is_some() && call.end_time == Some(secs(1)));
+    }
+}
+
+#[test]
+fn no_answer_ends_at_the_timeout() {
+    let (mut call, out) = dial(Behaviour::NoAnswer, json!({"timeout_secs": 15}));
+    assert_eq!(out.timers, [(Timer::RingTimeout, secs(15))]);
+    let out = call.on_timer(Timer::RingTimeout, secs(15));
+    assert_eq!(hangup_of(&out), h("timeout", "caller", "487"));
+}
+
+#[test]
+fn the_far_end_hangs_up_after_its_seconds() {
+    let (mut call, _) = dial(far_end::behaviour("+15550210010"), json!({}));
+    let out = call.on_timer(Timer::FarAnswer, secs(3));
+    assert!(out.timers.contains(&(Timer::FarHangup, secs(13))));
+    let out = call.on_timer(Timer::FarHangup, secs(13));
+    assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
+}
+
+#[test]
+fn answering_machine_detection_reports_after_the_answer() {
+    let (mut call, _) = dial(far_end::behaviour("+15550200005"), json!({"answering_machine_detection": "detect"}));
+    let out = call.on_timer(Timer::FarAnswer, secs(3));
+    let (_, at) = out.timers.iter().find(|(t, _)| *t == Timer::MachineDetection).copied().unwrap();
+    let out = call.on_timer(Timer::MachineDetection, at);
+    assert_eq!(types(&out), ["call.machine.detection.ended"]);
+    assert_eq!(out.events[0].payload["result"], "machine");
+    let (mut call, _) = dial(far_end::DEFAULT, json!({"answering_machine_detection": "premium"}));
+    call.on_timer(Timer::FarAnswer, secs(3));
+    let out = call.on_timer(Timer::MachineDetection, secs(7));
+    assert_eq!(types(&out), ["call.machine.premium.detection.ended"]);
+    assert_eq!(out.events[0].payload["result"], "human_residence");
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    assert!(!call.on_timer(Timer::FarAnswer, secs(3)).timers.iter().any(|(t, _)| *t == Timer::MachineDetection));
+}
+
+#[test]
+fn hanging_up_an_outgoing_call_ringing_or_answered() {
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    let out = call.hangup(&cmd(None, Some("Ynll")), secs(1)).unwrap();
+    assert_eq!(hangup_of(&out), h("originator_cancel", "caller", "487"));
+    assert_eq!(out.events[0].payload["client_state"], "Ynll", "the command's client_state is echoed");
+    let e = call.hangup(&cmd(None, None), secs(2)).unwrap_err();
+    assert_eq!((e.code, e.status()), (Code::CallEnded, 422));
+    assert_eq!(e.body()["errors"][0]["code"], "90018");
+
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    call.on_timer(Timer::FarAnswer, secs(3));
+    let out = call.hangup(&cmd(None, None), secs(10)).unwrap();
+    assert_eq!(hangup_of(&out), h("normal_clearing", "caller", "unspecified"));
+    assert_eq!(call.duration_secs(secs(99)), 10);
+}
+
+#[test]
+fn an_outgoing_call_cannot_be_answered_or_rejected() {
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    assert_eq!(call.answer(&cmd(None, None), secs(1)).unwrap_err().code, Code::CallStateConflict);
+    assert_eq!(call.reject(&cmd(None, None), "CALL_REJECTED", secs(1)).unwrap_err().code, Code::CallStateConflict);
+    assert_eq!(call.state, State::Ringing, "a refused command changes nothing");
+}
+
+#[test]
+fn incoming_is_parked_until_answered() {
+    let (mut call, out) = incoming();
+    assert_eq!(types(&out), ["call.initiated"]);
+    assert_eq!(out.events[0].payload["state"], "parked");
+    assert_eq!(out.events[0].payload["direction"], "incoming");
+    assert_eq!(out.timers, [(Timer::CallerGivesUp, secs(DEFAULT_GIVE_UP_SECS))]);
+    assert_eq!(call.require_answered().unwrap_err().code, Code::CallNotAnswered);
+    let out = call.answer(&cmd(Some("c1"), Some("c3RhdGU=")), secs(2)).unwrap();
+    assert_eq!(types(&out), ["call.answered"]);
+    assert_eq!(out.events[0].payload["client_state"], "c3RhdGU=");
+    assert_eq!(out.timers, [(Timer::TimeLimit, secs(2 + DEFAULT_TIME_LIMIT_SECS))]);
+    assert!(out.peer.is_none());
+    assert!(call.require_answered().is_ok());
+    assert_eq!(call.answer(&cmd(None, None), secs(3)).unwrap_err().code, Code::CallStateConflict);
+    assert_eq!(call.reject(&cmd(None, None), "USER_BUSY", secs(3)).unwrap_err().code, Code::CallStateConflict);
+    assert!(call.on_timer(Timer::CallerGivesUp, secs(60)).events.is_empty(), "answered: the caller stays");
+    let out = call.hangup(&cmd(None, None), secs(30)).unwrap();
+    assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
+    assert_eq!(out.events[0].payload["client_state"], "c3RhdGU=", "client_state persists");
+}
+
+#[test]
+fn incoming_rejected_busy_or_hung_up_unanswered() {
+    let (mut call, _) = incoming();
+    let out = call.reject(&cmd(None, None), "CALL_REJECTED", secs(1)).unwrap();
+    assert_eq!(hangup_of(&out), h("call_rejected", "callee", "603"));
+    assert_eq!(call.answer(&cmd(None, None), secs(2)).unwrap_err().code, Code::CallEnded);
+    let (mut call, _) = incoming();
+    let out = call.reject(&cmd(None, None), "USER_BUSY", secs(1)).unwrap();
+    assert_eq!(hangup_of(&out), h("user_busy", "callee", "486"));
+    let (mut call, _) = incoming();
+    let out = call.hangup(&cmd(None, None), secs(1)).unwrap();
+    assert_eq!(hangup_of(&out), h("call_rejected", "callee", "603"));
+}
+
+#[test]
+fn incoming_caller_gives_up_or_first_command_times_out() {
+    let (mut call, _) = incoming();
+    let out = call.on_timer(Timer::CallerGivesUp, secs(60));
+    assert_eq!(hangup_of(&out), h("originator_cancel", "caller", "487"));
+    let (mut call, out) = Call::incoming(setup(None), None, Some(10), t0());
+    assert_eq!(out.timers, [(Timer::FirstCommand, secs(10))]);
+    let out = call.on_timer(Timer::FirstCommand, secs(10));
+    assert_eq!(hangup_of(&out), h("timeout", "callee", "unspecified"));
+    // Answered in time: the first-command timer does nothing.
+    let (mut call, _) = Call::incoming(setup(None), None, Some(10), t0());
+    call.answer(&cmd(None, None), secs(5)).unwrap();
+    assert!(call.on_timer(Timer::FirstCommand, secs(10)).events.is_empty());
+}
+
+#[test]
+fn repeated_command_ids_within_a_minute_are_ignored() {
+    let (mut call, _) = incoming();
+    assert!(!call.is_repeat(&cmd(Some("a"), None), secs(0)));
+    assert!(call.is_repeat(&cmd(Some("a"), None), secs(59)));
+    assert!(!call.is_repeat(&cmd(Some("a"), None), secs(61)), "after a minute it counts again");
+    assert!(!call.is_repeat(&cmd(Some("b"), None), secs(61)));
+    assert!(!call.is_repeat(&cmd(None, None), secs(62)));
+    assert!(!call.is_repeat(&cmd(None, None), secs(62)), "no command_id, no deduplication");
+    // The dial's own command_id counts for the call's later commands.
+    let (mut call, _) = dial(far_end::DEFAULT, json!({"command_id": "d1"}));
+    assert!(call.is_repeat(&cmd(Some("d1"), None), secs(1)));
+}
+
+#[test]
+fn linked_legs_tell_each_other() {
+    // Outgoing leg A (no far end: its peer is the incoming leg B).
+    let (mut a, out) = Call::dial(setup(Some("B")), &dial_req(json!({})), None, t0());
+    assert_eq!(out.timers.len(), 1, "only the ring timeout");
+    let (mut b, _) = Call::incoming(setup(Some("A")), None, None, t0());
+    let out = b.answer(&cmd(None, None), secs(2)).unwrap();
+    assert_eq!(out.peer, Some(PeerSignal::Answered));
+    let out = a.on_peer(&PeerSignal::Answered, secs(2));
+    assert_eq!(types(&out), ["call.answered"]);
+    let out = b.hangup(&cmd(None, None), secs(9)).unwrap();
+    let signal = out.peer.clone().unwrap();
+    let out = a.on_peer(&signal, secs(9));
+    assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
+    assert!(out.peer.is_none(), "the echo stops here");
+
+    // B rejects: A sees the rejection.
+    let (mut a, _) = Call::dial(setup(Some("B")), &dial_req(json!({})), None, t0());
+    let (mut b, _) = Call::incoming(setup(Some("A")), None, None, t0());
+    let out = b.reject(&cmd(None, None), "USER_BUSY", secs(1)).unwrap();
+    assert_eq!(hangup_of(&a.on_peer(&out.peer.unwrap(), secs(1))), h("user_busy", "callee", "486"));
+
+    // A times out ringing: B sees the caller cancel.
+    let (mut a, _) = Call::dial(setup(Some("B")), &dial_req(json!({"timeout_secs": 10})), None, t0());
+    let (mut b, _) = Call::incoming(setup(Some("A")), None, None, t0());
+    let out = a.on_timer(Timer::RingTimeout, secs(10));
+    assert_eq!(hangup_of(&out), h("timeout", "caller", "487"));
+    let out = b.on_peer(&out.peer.unwrap(), secs(10));
+    assert_eq!(hangup_of(&out), h("originator_cancel", "caller", "487"));
+
+    // B's application never answers (first command timeout): A sees no answer.
+    let (mut a, _) = Call::dial(setup(Some("B")), &dial_req(json!({})), None, t0());
+    let (mut b, _) = Call::incoming(setup(Some("A")), None, Some(5), t0());
+    let out = b.on_timer(Timer::FirstCommand, secs(5));
+    assert_eq!(hangup_of(&a.on_peer(&out.peer.unwrap(), secs(5))), h("no_answer", "callee", "480"));
+}
+
+#[test]
+fn payloads_have_the_spec_fields() {
+    let mut s = setup(None);
+    s.shaken_stir = true;
+    s.tags = vec!["vip".into()];
+    s.caller_id_name = Some("Ada".into());
+    let (mut call, out) = Call::incoming(s, None, None, t0());
+    let p = &out.events[0].payload;
+    for f in ["call_control_id", "call_leg_id", "call_session_id", "connection_id", "from", "to", "start_time"] {
+        assert!(p[f].is_string(), "{f} in {p}");
+    }
+    assert_eq!(p["caller_id_name"], "Ada");
+    assert_eq!(p["tags"], json!(["vip"]));
+    assert_eq!(p["shaken_stir_attestation"], "A");
+    assert!(p.get("client_state").is_none(), "no client_state, no field");
+    call.answer(&cmd(None, None), secs(1)).unwrap();
+    let j = call.to_json(secs(5));
+    assert_eq!((j["is_alive"].as_bool(), j["call_duration"].as_i64()), (Some(true), Some(5)));
+    assert!(j.get("end_time").is_none());
+    call.hangup(&cmd(None, None), secs(7)).unwrap();
+    let j = call.to_json(secs(20));
+    assert_eq!((j["is_alive"].as_bool(), j["call_duration"].as_i64()), (Some(false), Some(7)));
+    assert!(j["end_time"].is_string());
+    assert_eq!(call.to_dial_json(secs(20), Some("r"))["recording_id"], "r");
+    assert_eq!(call.to_active_json(secs(20))["client_state"], "");
+    assert_eq!(Call::from_value(&call.to_value()), Some(call));
+}
+
+#[test]
+fn dial_requests_are_checked_with_pointers() {
+    let parse = |v: Value| DialRequest::parse(&Body::from_value(v).unwrap());
+    let ok = json!({"connection_id": "1", "to": "+15550200001", "from": "+13125550001"});
+    let with = |k: &str, v: Value| {
+        let mut b = ok.clone();
+        b[k] = v;
+        parse(b)
+    };
+    let err = |k: &str, v: Value| with(k, v).unwrap_err();
+    assert_eq!(parse(json!({"to": "+1555", "from": "+1312"})).unwrap_err().pointer.as_deref(), Some("/connection_id"));
+    let e = err("to", json!("5551234"));
+    assert_eq!((e.code, e.pointer.as_deref()), (Code::NotE164, Some("/to")));
+    assert_eq!(err("to", json!("")).code, Code::MissingParameter);
+    assert_eq!(err("to", json!(["+15550200001", "+15550200002"])).pointer.as_deref(), Some("/to"));
+    assert_eq!(with("to", json!(["sip:alice@example.com"])).unwrap().to, "sip:alice@example.com");
+    let r = with("to", json!("+18005550100,200#")).unwrap();
+    assert_eq!((r.to.as_str(), r.send_digits.as_deref()), ("+18005550100", Some("200#")));
+    assert_eq!(err("to", json!("+18005550100,abc")).pointer.as_deref(), Some("/to"));
+    assert_eq!(err("from", json!("anonymous")).pointer.as_deref(), Some("/from"));
+    let e = err("timeout_secs", json!(4));
+    assert_eq!((e.code, e.pointer.as_deref()), (Code::OutOfRange, Some("/timeout_secs")));
+    assert_eq!(err("time_limit_secs", json!(14_401)).code, Code::OutOfRange);
+    let e = err("answering_machine_detection", json!("maybe"));
+    assert_eq!((e.code, e.pointer.as_deref()), (Code::InvalidEnum, Some("/answering_machine_detection")));
+    assert_eq!(err("record_channels", json!("triple")).body()["errors"][0]["code"], "10032");
+    assert_eq!(err("client_state", json!("not base64!")).pointer.as_deref(), Some("/client_state"));
+    let e = err("media_encryption", json!("SRTP"));
+    assert_eq!((e.body()["errors"][0]["code"].as_str(), e.status()), (Some("10011"), 422));
+    assert!(with("media_encryption", json!("SRTP")).is_err());
+    let mut sip = ok.clone();
+    sip["to"] = json!("sip:bob@example.com;secure=srtp");
+    sip["media_encryption"] = json!("SRTP");
+    assert!(parse(sip).is_ok());
+    let r = parse(ok.clone()).unwrap();
+    assert_eq!((r.timeout_secs, r.time_limit_secs), (DEFAULT_TIMEOUT_SECS, DEFAULT_TIME_LIMIT_SECS));
+    assert!(is_destination("sips:x@y.z") && !is_destination("sip:nobody") && !is_destination("+0123"));
+}
+
+#[test]
+fn the_far_end_hangs_up_on_demand() {
+    let (mut call, _) = incoming();
+    assert_eq!(hangup_of(&call.far_hangup(secs(1)).unwrap()), h("originator_cancel", "caller", "487"));
+    assert_eq!(call.far_hangup(secs(2)).unwrap_err().code, Code::CallEnded);
+    let (mut call, _) = incoming();
+    call.answer(&cmd(None, None), secs(1)).unwrap();
+    assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("normal_clearing", "caller", "unspecified"));
+    let (mut call, _) = dial(Behaviour::NoAnswer, json!({}));
+    assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("call_rejected", "callee", "603"));
+}

@@ -1,0 +1,343 @@
+//! Calls over the simulated network: dialling, commands, inbound calls, and the timers
+//! that move them (the far end's ring and answer, timeouts, time limits).
+//!
+//! Each operation loads the call, lets the domain's state machine decide
+//! ([`dialtone_domain::calls::Call`]), and commits in one change set the call's new state,
+//! its webhooks (through the outbox) and its timers (durable jobs). A call between two
+//! numbers of this server has two legs that learn each other's changes in that same commit.
+
+use crate::events::{emit, event};
+use crate::scheduler::HandlerResult;
+use crate::{Engine, Result, retry_on_conflict, store_err};
+use chrono::{DateTime, Utc};
+use dialtone_domain::accounts::Account;
+use dialtone_domain::applications::Application;
+use dialtone_domain::body::Body;
+use dialtone_domain::calls::{self, Call, Command, DialRequest, Ids, Outcome, Setup, Timer};
+use dialtone_domain::error::{ApiError, Code};
+use dialtone_domain::far_end::{self, Behaviour};
+use dialtone_domain::numbers::PhoneNumber;
+use dialtone_domain::webhooks::Routing;
+use dialtone_store::{ChangeSet, Doc, Job, NewJob};
+use serde_json::json;
+
+/// The commands built so far (the rest of `/calls/{id}/actions/*` answer 501 until built).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Answer,
+    Reject,
+    Hangup,
+}
+
+/// Where a dial lands.
+enum Destination {
+    /// Outside this server: the simulated far end.
+    Far(Behaviour),
+    /// A number of this server routed to an application: an incoming leg there.
+    OnNet(Box<(PhoneNumber, Application)>),
+}
+
+fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
+    Doc::new(calls::KIND, &call.call_control_id, &call.account_id, call.to_value(), now).parent(&call.connection_id)
+}
+
+/// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
+/// its document must be written after this).
+fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
+    for e in &out.events {
+        if let Some(dest) = call.routing.destination(e.event_type) {
+            let ev = event(e.event_type, e.payload.clone(), now);
+            cs = emit(cs, &call.account_id, ev, dest, Some(&call.call_control_id), now).0;
+        }
+    }
+    for (timer, due) in &out.timers {
+        call.timers_set += 1;
+        // No ordering key: a call's timers are due at unrelated times, and a key would hold
+        // each behind the oldest (a 4-hour time limit ahead of a 3-second ring).
+        cs = cs.job(NewJob {
+            id: format!("call:{}:{}", call.call_control_id, call.timers_set),
+            kind: calls::TIMER_JOB.into(),
+            payload: json!({ "call_control_id": call.call_control_id, "timer": timer }),
+            due_at: *due,
+            ordering_key: None,
+        });
+    }
+    cs
+}
+
+impl Engine {
+    async fn load_call(&self, account_id: &str, id: &str) -> Result<(Doc, Call)> {
+        match self.store.get(calls::KIND, id).await.map_err(store_err)? {
+            Some(d) if d.account_id == account_id => {
+                let c = Call::from_value(&d.data).ok_or_else(ApiError::unexpected)?;
+                Ok((d, c))
+            }
+            _ => Err(ApiError::new(Code::InvalidCallControlId).pointer("/call_control_id")),
+        }
+    }
+
+    /// `GET /calls/{call_control_id}`: the account's call, alive or ended within the last
+    /// 10 minutes; 422 `90015` otherwise.
+    pub async fn call(&self, account_id: &str, id: &str) -> Result<Call> {
+        Ok(self.load_call(account_id, id).await?.1)
+    }
+
+    /// Adds a transition of `call` (stored as `doc`) to `cs`: its webhooks, timers, new
+    /// state, and the linked leg's reaction.
+    async fn transition(
+        &self,
+        cs: ChangeSet,
+        mut doc: Doc,
+        mut call: Call,
+        out: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<ChangeSet> {
+        let mut cs = schedule(cs, &mut call, &out, now);
+        doc.data = call.to_value();
+        cs = cs.update(doc);
+        if let (Some(signal), Some(peer_id)) = (&out.peer, &call.peer)
+            && let Some(mut peer_doc) = self.store.get(calls::KIND, peer_id).await.map_err(store_err)?
+            && let Some(mut peer) = Call::from_value(&peer_doc.data)
+        {
+            let peer_out = peer.on_peer(signal, now);
+            cs = schedule(cs, &mut peer, &peer_out, now);
+            peer_doc.data = peer.to_value();
+            cs = cs.update(peer_doc);
+        }
+        Ok(cs)
+    }
+
+    /// Where `to` leads: a number of this server with an active application takes the
+    /// call as an incoming one; a number of this server without one is unreachable; any
+    /// other destination is the simulated far end.
+    async fn destination(&self, to: &str) -> Result<Destination> {
+        let number = far_end::number_of(to);
+        let Some(n) = self.number_by_e164(number).await? else {
+            return Ok(Destination::Far(far_end::behaviour(to)));
+        };
+        let unreachable = Destination::Far(Behaviour::Unreachable { after_ms: far_end::UNREACHABLE_MS });
+        let Some(cid) = n.connection_id.clone() else {
+            return Ok(unreachable);
+        };
+        match self.application(&n.account_id, &cid).await {
+            Ok(app) if app.active && n.is_active() => Ok(Destination::OnNet(Box::new((n, app)))),
+            _ => Ok(unreachable),
+        }
+    }
+
+    /// `POST /calls`. Answers the call and, with `record`, the id its recording will have.
+    pub async fn dial(&self, caller: &Account, body: &Body) -> Result<(Call, Option<String>)> {
+        let req = DialRequest::parse(body)?;
+        let app = match self.application(&caller.id, &req.connection_id).await {
+            Ok(a) if a.active => a,
+            Ok(_) => {
+                return Err(ApiError::new(Code::InvalidConnectionId)
+                    .detail("The call control application is not active.")
+                    .pointer("/connection_id"));
+            }
+            Err(e) if e.code == Code::NotFound => {
+                return Err(ApiError::new(Code::InvalidConnectionId).pointer("/connection_id"));
+            }
+            Err(e) => return Err(e),
+        };
+        let routing = app.routing().with_overrides(body)?;
+        let now = self.clock.now();
+        let recording_id = req.record.then(Engine::new_id);
+        // A repeated dial (same command_id within a minute) answers the first call.
+        let mut cs = ChangeSet::new();
+        let mut earlier_dial = None;
+        if let Some(cmd_id) = &req.command.command_id {
+            let key = format!("{}:{cmd_id}", caller.id);
+            if let Some(d) = self.store.get_unique(calls::DIAL_COMMAND_KIND, &key).await.map_err(store_err)? {
+                let at = d.data["at"].as_str().and_then(dialtone_domain::query::parse_time);
+                if at.is_some_and(|at| now - at < calls::COMMAND_WINDOW)
+                    && let Some(id) = d.data["call_control_id"].as_str()
+                    && let Ok(call) = self.call(&caller.id, id).await
+                {
+                    return Ok((call, recording_id));
+                }
+                earlier_dial = Some(d);
+            }
+        }
+        let ids = Ids::new(None);
+        let dest = self.destination(&req.to).await?;
+        let peer_ids = matches!(dest, Destination::OnNet(..)).then(|| Ids::new(None));
+        let setup = Setup {
+            ids,
+            account_id: caller.id.clone(),
+            connection_id: app.id.clone(),
+            from: req.from.clone(),
+            to: req.to.clone(),
+            caller_id_name: req.from_display_name.clone(),
+            routing,
+            tags: vec![],
+            shaken_stir: false,
+            peer: peer_ids.as_ref().map(|p| p.call_control_id.clone()),
+        };
+        let far = match &dest {
+            Destination::Far(b) => Some(b.clone()),
+            Destination::OnNet(..) => None,
+        };
+        let (mut call, out) = Call::dial(setup, &req, far, now);
+        cs = schedule(cs, &mut call, &out, now);
+        cs = cs.insert(call_doc(&call, now));
+        if let Some(cmd_id) = &req.command.command_id {
+            let data = json!({"call_control_id": call.call_control_id, "at": dialtone_domain::fmt_time(now)});
+            cs = match earlier_dial {
+                Some(mut d) => {
+                    d.data = data;
+                    cs.update(d)
+                }
+                None => cs.insert(
+                    Doc::new(calls::DIAL_COMMAND_KIND, Engine::new_id(), &caller.id, data, now)
+                        .unique(format!("{}:{cmd_id}", caller.id)),
+                ),
+            };
+        }
+        if let (Destination::OnNet(on_net), Some(peer_ids)) = (dest, peer_ids) {
+            let (number, target) = *on_net;
+            let setup = Setup {
+                ids: peer_ids,
+                account_id: number.account_id.clone(),
+                connection_id: target.id.clone(),
+                from: req.from.clone(),
+                to: number.phone_number.clone(),
+                caller_id_name: req.from_display_name.clone(),
+                routing: target.routing(),
+                tags: number.tags.clone(),
+                shaken_stir: target.inbound.shaken_stir_enabled,
+                peer: Some(call.call_control_id.clone()),
+            };
+            let first_command = target.first_command_timeout.then_some(target.first_command_timeout_secs);
+            // The caller is the outgoing leg: its own timeout ends both legs.
+            let (mut leg, out) = Call::incoming(setup, None, first_command, now);
+            cs = schedule(cs, &mut leg, &out, now);
+            cs = cs.insert(call_doc(&leg, now));
+        }
+        self.commit(&cs).await?;
+        Ok((call, recording_id))
+    }
+
+    /// `actions/answer`, `actions/reject`, `actions/hangup`. A repeated `command_id` within
+    /// a minute is accepted and ignored.
+    pub async fn call_action(&self, caller: &Account, id: &str, action: Action, body: &Body) -> Result<()> {
+        let cmd = Command::parse(body)?;
+        let cause = match action {
+            Action::Reject => Some(
+                body.opt_enum("cause", &["CALL_REJECTED", "USER_BUSY"])?
+                    .ok_or_else(|| ApiError::missing("cause"))?
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        if action == Action::Answer {
+            // Checked before the call is touched: a bad override refuses the command.
+            Routing::default().with_overrides(body)?;
+        }
+        retry_on_conflict!({
+            let (doc, mut call) = self.load_call(&caller.id, id).await?;
+            let now = self.clock.now();
+            if call.is_repeat(&cmd, now) {
+                return Ok(());
+            }
+            let out = match action {
+                Action::Answer => {
+                    call.routing = call.routing.clone().with_overrides(body)?;
+                    call.answer(&cmd, now)?
+                }
+                Action::Reject => call.reject(&cmd, cause.as_deref().unwrap_or_default(), now)?,
+                Action::Hangup => call.hangup(&cmd, now)?,
+            };
+            let cs = self.transition(ChangeSet::new(), doc, call, out, now).await?;
+            self.commit(&cs).await
+        })
+    }
+
+    /// A call from `from` (anywhere) to `to`, a number of this server routed to an active
+    /// application (simulation API). Unanswered, the caller gives up after `give_up_secs`.
+    pub async fn place_inbound_call(
+        &self,
+        caller: &Account,
+        from: &str,
+        to: &str,
+        caller_id_name: Option<String>,
+        give_up_secs: i64,
+    ) -> Result<Call> {
+        let number = match self.number_by_e164(to).await? {
+            Some(n) if n.account_id == caller.id || caller.is_manager() => n,
+            _ => return Err(ApiError::invalid("to", format!("{to} is not a number of this account."))),
+        };
+        if !number.is_active() {
+            return Err(ApiError::invalid("to", format!("{to} is not active yet (its order is pending).")));
+        }
+        let Some(cid) = number.connection_id.clone() else {
+            return Err(ApiError::invalid(
+                "to",
+                format!("{to} is not routed to an application: set its connection_id first."),
+            ));
+        };
+        let app = match self.application(&number.account_id, &cid).await {
+            Ok(a) if a.active => a,
+            _ => {
+                return Err(ApiError::invalid(
+                    "to",
+                    format!("{to} is routed to connection {cid}, which is not an active application."),
+                ));
+            }
+        };
+        let now = self.clock.now();
+        let setup = Setup {
+            ids: Ids::new(None),
+            account_id: number.account_id.clone(),
+            connection_id: app.id.clone(),
+            from: from.to_owned(),
+            to: number.phone_number.clone(),
+            caller_id_name,
+            routing: app.routing(),
+            tags: number.tags.clone(),
+            shaken_stir: app.inbound.shaken_stir_enabled,
+            peer: None,
+        };
+        let first_command = app.first_command_timeout.then_some(app.first_command_timeout_secs);
+        let (mut call, out) = Call::incoming(setup, Some(give_up_secs), first_command, now);
+        let cs = schedule(ChangeSet::new(), &mut call, &out, now);
+        self.commit(&cs.insert(call_doc(&call, now))).await?;
+        Ok(call)
+    }
+
+    /// The far end of one of the account's calls hangs up now (simulation API).
+    pub async fn far_end_hangup(&self, caller: &Account, id: &str) -> Result<Call> {
+        retry_on_conflict!({
+            let (doc, mut call) = self.load_call(&caller.id, id).await?;
+            let now = self.clock.now();
+            let out = call.far_hangup(now)?;
+            let cs = self.transition(ChangeSet::new(), doc, call.clone(), out, now).await?;
+            self.commit(&cs).await.map(|_| call.clone())
+        })
+    }
+}
+
+/// The scheduler's handler for [`calls::TIMER_JOB`]: one timer of a call, with its
+/// webhooks and the linked leg's reaction in the same commit. A timer that no longer
+/// applies (a ring timeout after the answer) changes nothing.
+pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
+    let id = job.payload["call_control_id"].as_str().unwrap_or_default().to_owned();
+    let Ok(timer) = serde_json::from_value::<Timer>(job.payload["timer"].clone()) else {
+        return Err(format!("call timer {} has no known timer", job.id));
+    };
+    let Some(doc) = engine.store.get(calls::KIND, &id).await.map_err(|e| e.to_string())? else {
+        return Ok(ChangeSet::new());
+    };
+    if timer == Timer::Expire {
+        return Ok(ChangeSet::new().delete(calls::KIND, &id));
+    }
+    let Some(mut call) = Call::from_value(&doc.data) else {
+        return Err(format!("call {id} is unreadable"));
+    };
+    let now = engine.clock.now();
+    let out = call.on_timer(timer, now);
+    if out == Outcome::default() {
+        return Ok(ChangeSet::new());
+    }
+    engine.transition(ChangeSet::new(), doc, call, out, now).await.map_err(|e| e.detail)
+}
