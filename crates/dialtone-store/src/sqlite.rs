@@ -29,7 +29,6 @@ use tokio::sync::oneshot;
 const GROUP_MAX: usize = 64;
 const STATEMENT_CACHE: usize = 64;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-const CHECKPOINT_BUSY_EVERY: Duration = Duration::from_millis(20);
 /// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~32 MB.
 const WAL_RESTART_FRAMES: i64 = 8 * 1024;
 /// A WAL file bigger than this is truncated back to it when it is reset.
@@ -323,17 +322,10 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<oneshot::Sender<()>>, 
             }
         }
     };
-    // While commits keep coming, checkpoint again soon: the less is left uncopied, the
-    // shorter the writer's own checkpoint when the WAL starts over.
-    let mut wait = CHECKPOINT_EVERY;
-    let mut last_frames = 0;
     loop {
-        match stop.recv_timeout(wait) {
+        match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let frames = checkpoint(&conn);
-                wait = if frames.is_some_and(|f| f != last_frames) { CHECKPOINT_BUSY_EVERY } else { CHECKPOINT_EVERY };
-                last_frames = frames.unwrap_or(0);
-                if frames.is_some_and(|f| f > WAL_RESTART_FRAMES) {
+                if checkpoint(&conn).is_some_and(|frames| frames > WAL_RESTART_FRAMES) {
                     let _ = writer.send(WriteMsg::Run(Box::new(move |c| {
                         checkpoint(c);
                     })));
