@@ -98,7 +98,7 @@ impl Account {
     }
 
     pub fn from_value(v: &Value) -> Option<Account> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 
     /// The spec's `ManagedAccount`; `api_key` is the key in clear right after creation and

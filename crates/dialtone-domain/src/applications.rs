@@ -251,7 +251,7 @@ impl Application {
     }
 
     pub fn from_value(v: &Value) -> Option<Application> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

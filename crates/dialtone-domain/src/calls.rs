@@ -847,7 +847,7 @@ impl Call {
     }
 
     pub fn from_value(v: &Value) -> Option<Call> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

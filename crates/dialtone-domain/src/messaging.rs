@@ -488,7 +488,7 @@ impl Message {
     }
 
     pub fn from_value(v: &Value) -> Option<Message> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 
     /// Moves the message one step on the carrier. Answers the event to send, if any, and

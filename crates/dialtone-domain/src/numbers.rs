@@ -386,7 +386,7 @@ impl PhoneNumber {
     }
 
     pub fn from_value(v: &Value) -> Option<PhoneNumber> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 
@@ -604,7 +604,7 @@ impl BulkUpdate {
     }
 
     pub fn from_value(v: &Value) -> Option<BulkUpdate> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

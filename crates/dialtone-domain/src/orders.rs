@@ -262,7 +262,7 @@ impl NumberOrder {
     }
 
     pub fn from_value(v: &Value) -> Option<NumberOrder> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

@@ -342,7 +342,7 @@ impl MessagingProfile {
     }
 
     pub fn from_value(v: &Value) -> Option<MessagingProfile> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

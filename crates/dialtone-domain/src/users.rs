@@ -72,7 +72,7 @@ impl User {
     }
 
     pub fn from_value(v: &Value) -> Option<User> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 

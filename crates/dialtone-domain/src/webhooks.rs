@@ -367,7 +367,7 @@ impl Delivery {
     }
 
     pub fn from_value(v: &Value) -> Option<Delivery> {
-        serde_json::from_value(v.clone()).ok()
+        <Self as serde::Deserialize>::deserialize(v).ok()
     }
 }
 
