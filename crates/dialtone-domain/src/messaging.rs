@@ -427,7 +427,20 @@ impl Message {
         (format!("{:.4}", rate + fee), format!("{rate:.4}"), format!("{fee:.4}"))
     }
 
-    /// The spec's `OutboundMessagePayload` (also the `payload` of message webhooks).
+    /// The answer to a cancel (`OutboundMessagePayloadCancelled`): as [`Message::to_json`],
+    /// with the recipient's status `cancelled`, which only this schema's enum has.
+    pub fn to_cancelled_json(&self) -> Value {
+        let mut v = self.to_json();
+        if let Some(to) = v["to"].as_array_mut() {
+            for r in to {
+                r["status"] = json!(self.status.as_str());
+            }
+        }
+        v
+    }
+
+    /// The spec's `OutboundMessagePayload` (also the `payload` of message webhooks). Its
+    /// recipient status has no `scheduled` or `cancelled`: such messages show `queued`.
     pub fn to_json(&self) -> Value {
         let (total, rate, fee) = self.cost();
         let recipient_status = match self.status {

@@ -47,7 +47,7 @@ pub async fn retrieve(ctx: Ctx) -> HandlerResult {
 /// `DELETE /messages/{id}` answers the cancelled message itself (not enveloped, per spec).
 pub async fn cancel(ctx: Ctx) -> HandlerResult {
     let m = ctx.engine().cancel_message(&ctx.caller, ctx.param("id")).await?;
-    Ok(Reply::Json(200, m.to_json()))
+    Ok(Reply::Json(200, m.to_cancelled_json()))
 }
 
 pub async fn group(ctx: Ctx) -> HandlerResult {

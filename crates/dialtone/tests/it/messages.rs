@@ -281,6 +281,9 @@ async fn scheduled_messages_fire_on_time_and_can_be_cancelled() {
     assert_eq!(status(&s, &id).await, "queued");
     let r = s.delete(&format!("/v2/messages/{cancel}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["to"][0]["status"], "cancelled");
+    // Reads keep to OutboundMessagePayload's statuses.
+    assert_eq!(s.get(&format!("/v2/messages/{cancel}")).await.body["data"]["to"][0]["status"], "queued");
     advance(&s, 60_000).await;
     assert_eq!(status(&s, &id).await, "sent");
     advance(&s, 20 * 60_000).await;
