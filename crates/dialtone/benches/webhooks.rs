@@ -35,11 +35,13 @@ use dialtone_engine::Engine;
 use dialtone_engine::events;
 use dialtone_store::ChangeSet;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+mod common;
+use common::*;
 
 const SECTION: &str = "## Webhook delivery (issue 3)";
 const AFTER_SECTION: &str = "## Server foundation (issue 2)";
@@ -53,30 +55,6 @@ const TARGET_P99_MS: f64 = 50.0;
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-static T0: OnceLock<Instant> = OnceLock::new();
-
-/// Monotonic nanoseconds since the process's shared origin.
-fn now_ns() -> u64 {
-    T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name} must be a whole number, not '{v}'")),
-        Err(_) => default,
-    }
-}
-
-fn rss_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// CPU time (user + system) of this process so far, all threads, in seconds.
 fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -86,19 +64,6 @@ fn cpu_secs() -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
-}
-
-/// The value at quantile `q` of sorted nanoseconds, in milliseconds.
-fn pct_ms(sorted: &[u64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[idx] as f64 / 1e6
-}
-
-fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
 }
 
 /// Reads the unsigned integer following `"key":` in a JSON body without parsing it all (the
@@ -205,11 +170,6 @@ async fn wait_jobs_done(engine: &Engine, timeout: Duration) -> Option<u64> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn sorted(mut v: Vec<u64>) -> Vec<u64> {
-    v.sort_unstable();
-    v
 }
 
 fn duplicates(hits: &[Hit]) -> u64 {
@@ -480,54 +440,6 @@ fn run_child(kind: &str, database: &str) -> Result<Value, String> {
     }
 }
 
-fn sh(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(cmd).args(args).stderr(std::process::Stdio::null()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn fmt_int(v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    let s = format!("{:.0}", v);
-    let (sign, digits) = if let Some(d) = s.strip_prefix('-') { ("-", d) } else { ("", s.as_str()) };
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
-}
-
-fn ms(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) if x.is_finite() => {
-            if x < 10.0 {
-                format!("{x:.2}")
-            } else if x < 100.0 {
-                format!("{x:.1}")
-            } else {
-                fmt_int(x)
-            }
-        }
-        _ => "—".into(),
-    }
-}
-
-fn mb(kb: &Value) -> String {
-    format!("{:.1}", kb.as_f64().unwrap_or(0.0) / 1024.0)
-}
-
-fn mark(ok: bool) -> &'static str {
-    if ok { " ✓" } else { " ✗" }
-}
-
 /// One row: a label, a target and a cell per backend.
 fn row(label: &str, target: &str, backends: &[Backend], cell: impl Fn(&Value) -> String) -> String {
     let mut line = format!("| {label} | {target} |");
@@ -669,31 +581,6 @@ fn table(backends: &[Backend]) -> String {
         }
     }
     t
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kb: f64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "unknown".into());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cores} cores, {:.1} GiB memory, CPU `{cpu}`, Linux {}", mem_kb / 1024.0 / 1024.0, kernel.trim())
-}
-
-fn loadavg() -> String {
-    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn command_line(write: bool) -> String {

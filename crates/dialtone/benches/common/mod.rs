@@ -1,0 +1,123 @@
+//! What both benchmarks share: timing, process figures, formatting of the results.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static T0: OnceLock<Instant> = OnceLock::new();
+
+/// Monotonic nanoseconds since the process's shared origin.
+pub fn now_ns() -> u64 {
+    T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+pub fn env_num(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name} must be a whole number, not '{v}'")),
+        Err(_) => default,
+    }
+}
+
+pub fn rss_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The value at quantile `q` of sorted nanoseconds, in milliseconds.
+pub fn pct_ms(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx] as f64 / 1e6
+}
+
+pub fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+pub fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v
+}
+
+pub fn sh(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).stderr(std::process::Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn fmt_int(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let s = format!("{:.0}", v);
+    let (sign, digits) = if let Some(d) = s.strip_prefix('-') { ("-", d) } else { ("", s.as_str()) };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+pub fn ms(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x.is_finite() => {
+            if x < 10.0 {
+                format!("{x:.2}")
+            } else if x < 100.0 {
+                format!("{x:.1}")
+            } else {
+                fmt_int(x)
+            }
+        }
+        _ => "—".into(),
+    }
+}
+
+pub fn mb(kb: &Value) -> String {
+    format!("{:.1}", kb.as_f64().unwrap_or(0.0) / 1024.0)
+}
+
+pub fn mark(ok: bool) -> &'static str {
+    if ok { " ✓" } else { " ✗" }
+}
+
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kb: f64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} cores, {:.1} GiB memory, CPU `{cpu}`, Linux {}", mem_kb / 1024.0 / 1024.0, kernel.trim())
+}
+
+pub fn loadavg() -> String {
+    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
