@@ -287,7 +287,7 @@ impl Engine {
             }
             let (outcome, to_ours) = self.behaviour(&caller.id, to).await?;
             let msg = Message {
-                id: Engine::new_id(),
+                id: Engine::new_ordered_id(),
                 account_id: caller.id.clone(),
                 direction: "outbound".into(),
                 kind: req.kind,
@@ -427,7 +427,7 @@ impl Engine {
                 dialtone_domain::encoding::analyze("", dialtone_domain::encoding::Requested::Ucs2, false).expect("ucs2")
             });
         let msg = Message {
-            id: Engine::new_id(),
+            id: Engine::new_ordered_id(),
             account_id: number.account_id.clone(),
             direction: "inbound".into(),
             kind: if media.is_empty() { MessageType::Sms } else { MessageType::Mms },
@@ -490,7 +490,7 @@ impl Engine {
                 .map_err(|_| ApiError::unexpected())?;
             let (outcome, to_ours) = self.behaviour(&number.account_id, from).await?;
             let auto = Message {
-                id: Engine::new_id(),
+                id: Engine::new_ordered_id(),
                 direction: "outbound".into(),
                 kind: MessageType::Sms,
                 from: Party::new(to, true),
@@ -637,7 +637,7 @@ impl Engine {
         let webhook_url =
             body.opt_str("webhook_url")?.map(|u| dialtone_domain::webhooks::check_url("webhook_url", u)).transpose()?;
         let now = self.clock.now();
-        let id = Engine::new_id();
+        let id = Engine::new_ordered_id();
         let record = json!({
             "record_type": "message",
             "id": id,
