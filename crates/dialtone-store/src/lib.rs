@@ -362,7 +362,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => {
                 let (kind, id) = (kind.to_owned(), id.to_owned());
-                s.read(move |c| {
+                s.read_point(move |c| {
                     sqlite::query_opt(
                         c,
                         "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
@@ -388,7 +388,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => {
                 let (kind, key) = (kind.to_owned(), key.to_owned());
-                s.read(move |c| {
+                s.read_point(move |c| {
                     sqlite::query_opt(
                         c,
                         "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
@@ -475,7 +475,8 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => {
                 let key_hash = key_hash.to_owned();
-                s.read(move |c| sqlite::query_opt(c, &sql.replace('$', "?"), [key_hash], sqlite::doc_from_row)).await
+                s.read_point(move |c| sqlite::query_opt(c, &sql.replace('$', "?"), [key_hash], sqlite::doc_from_row))
+                    .await
             }
             Backend::Postgres(p) => {
                 let row = sqlx::query(sql).bind(key_hash).fetch_optional(p).await?;
@@ -492,7 +493,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => {
                 let account_id = account_id.to_owned();
-                s.read(move |c| {
+                s.read_point(move |c| {
                     sqlite::query_opt(
                         c,
                         "SELECT prefix FROM api_keys WHERE account_id = ?1 ORDER BY created_at LIMIT 1",
@@ -518,8 +519,10 @@ impl Store {
         let v: Option<i64> = match &self.backend {
             Backend::Sqlite(s) => {
                 let key = key.to_owned();
-                s.read(move |c| sqlite::query_opt(c, "SELECT value FROM counters WHERE key = ?1", [key], |r| r.get(0)))
-                    .await?
+                s.read_point(move |c| {
+                    sqlite::query_opt(c, "SELECT value FROM counters WHERE key = ?1", [key], |r| r.get(0))
+                })
+                .await?
             }
             Backend::Postgres(p) => {
                 sqlx::query_scalar("SELECT value FROM counters WHERE key = $1").bind(key).fetch_optional(p).await?
@@ -532,8 +535,10 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => {
                 let key = key.to_owned();
-                s.read(move |c| sqlite::query_opt(c, "SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)))
-                    .await
+                s.read_point(move |c| {
+                    sqlite::query_opt(c, "SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+                })
+                .await
             }
             Backend::Postgres(p) => {
                 let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(p).await?;

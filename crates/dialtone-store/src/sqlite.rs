@@ -92,8 +92,22 @@ pub(crate) struct Sqlite {
     readers: Option<(mpsc::Sender<ReadMsg>, usize)>,
     /// Stops the checkpoint thread (`None` in memory).
     checkpointer: Mutex<Option<mpsc::Sender<oneshot::Sender<()>>>>,
-    closed: AtomicBool,
+    closed: Arc<AtomicBool>,
+    /// The file, for the point-read connections (`None` in memory).
+    path: Option<String>,
+    /// Tells this store's point-read connections apart from other stores' on a thread.
+    id: u64,
 }
+
+/// Each thread's connections for point reads, one per open store: `(store id, the store's
+/// closed flag, connection)`. Connections of closed stores are dropped on the next read.
+type PointReaders = Vec<(u64, Arc<AtomicBool>, Connection)>;
+
+thread_local! {
+    static POINT_READERS: std::cell::RefCell<PointReaders> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl std::fmt::Debug for Sqlite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -224,7 +238,9 @@ impl Sqlite {
             writer: writer_tx,
             readers,
             checkpointer: Mutex::new(checkpointer),
-            closed: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
+            path: path.map(str::to_owned),
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -263,6 +279,36 @@ impl Sqlite {
         });
         readers.send(ReadMsg::Run(task)).map_err(|_| closed())?;
         rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Runs a read that touches a few rows (by key) in the calling thread, on a connection
+    /// of that thread's own: a point read takes a few µs of SQLite, and handing it to a reader
+    /// thread and waiting for the answer cost more than that (two thread wake-ups). Reads
+    /// that may return many rows go through [`Sqlite::read`]. In WAL mode a reader never
+    /// waits for the writer.
+    pub(crate) async fn read_point<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let Some(path) = &self.path else {
+            return self.read(f).await;
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        POINT_READERS.with(|cell| {
+            let mut conns = cell.borrow_mut();
+            conns.retain(|(_, closed, _)| !closed.load(Ordering::Acquire));
+            let at = match conns.iter().position(|(id, _, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    conns.push((self.id, self.closed.clone(), open(Some(path))?));
+                    conns.len() - 1
+                }
+            };
+            f(&conns[at].2)
+        })
     }
 
     /// Applies a change set in a transaction of its own or one shared with others queued.
