@@ -40,7 +40,7 @@ const WAL_MAX_FRAMES: i64 = 256 * 1024;
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 /// The writer connection's page cache, in KiB.
-const WRITER_CACHE_KIB: i64 = 24 * 1024;
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
 
 type Task = Box<dyn FnOnce(&mut Connection) + Send>;
 
