@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/short_codes", post(short_code))
         .route("/_dialtone/sim/calls", post(inbound_call))
         .route("/_dialtone/sim/calls/{id}/hangup", post(far_end_hangup))
+        .route("/_dialtone/sim/calls/{id}/dtmf", post(far_end_dtmf))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -442,6 +443,29 @@ async fn far_end_hangup(State(st): State<AppState>, headers: HeaderMap, Path(id)
         async {
             let acct = caller(&st, &headers).await?;
             let call = st.engine.far_end_hangup(&acct, &id).await?;
+            Ok(Reply::data(call.to_json(st.engine.clock.now())))
+        }
+        .await,
+    )
+}
+
+/// `{"digits": "1234#"}`: the far end of one of the caller's answered calls presses these
+/// digits now (a `call.dtmf.received` each, fed to a running gather).
+async fn far_end_dtmf(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let digits = body.req_str("digits")?;
+            if digits.chars().count() > 128 || !digits.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c)) {
+                return Err(ApiError::invalid("digits", "'digits' are up to 128 of 0-9, A-D, * and #."));
+            }
+            let call = st.engine.far_end_dtmf(&acct, &id, digits).await?;
             Ok(Reply::data(call.to_json(st.engine.clock.now())))
         }
         .await,

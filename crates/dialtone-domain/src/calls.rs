@@ -160,6 +160,10 @@ pub enum Timer {
     MachineDetection,
     /// The ended call is forgotten (handled by the engine).
     Expire,
+    /// The playing prompt (speak or playback) number `seq` ends.
+    MediaEnd { seq: u32 },
+    /// The gather number `seq` may have timed out (a digit since may have moved its deadline).
+    GatherCheck { seq: u32 },
 }
 
 /// A webhook to send.
@@ -418,6 +422,15 @@ pub struct Call {
     pub commands: Vec<(String, DateTime<Utc>)>,
     /// Timers set so far (numbers each timer's job).
     pub timers_set: u32,
+    /// Prompts: the first plays, the others wait their turn.
+    #[serde(default)]
+    pub media: Vec<Media>,
+    /// The running gather.
+    #[serde(default)]
+    pub gather: Option<Gather>,
+    /// Numbers prompts and gathers.
+    #[serde(default)]
+    pub media_seq: u32,
 }
 
 impl Call {
@@ -448,6 +461,9 @@ impl Call {
             end_time: None,
             commands: Vec::new(),
             timers_set: 0,
+            media: Vec::new(),
+            gather: None,
+            media_seq: 0,
         }
     }
 
@@ -659,6 +675,7 @@ impl Call {
                 out.events.push(Emit { event_type, payload });
                 out
             }
+            Timer::MediaEnd { .. } | Timer::GatherCheck { .. } if self.is_answered() => self.on_media_timer(timer, now),
             _ => Outcome::default(),
         }
     }
@@ -726,6 +743,7 @@ impl Call {
         });
         self.hangup = Some(h);
         let mut out = Outcome::default();
+        self.end_media(&mut out);
         self.emit(&mut out, "call.hangup");
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
         out.peer = peer;
@@ -854,6 +872,9 @@ impl Call {
 fn ms(n: u64) -> Duration {
     Duration::milliseconds(n as i64)
 }
+
+mod media;
+pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 
 #[cfg(test)]
 mod tests;

@@ -341,3 +341,6 @@ pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
     }
     engine.transition(ChangeSet::new(), doc, call, out, now).await.map_err(|e| e.detail)
 }
+
+mod media;
+pub use media::{FETCH_TIMEOUT, MAX_AUDIO_BYTES};

@@ -32,3 +32,49 @@ pub async fn reject(ctx: Ctx) -> HandlerResult {
 pub async fn hangup(ctx: Ctx) -> HandlerResult {
     action(ctx, Action::Hangup).await
 }
+
+/// An action of the engine's media commands (`actions/{action}`).
+async fn media(ctx: Ctx, action: &str) -> HandlerResult {
+    ctx.engine().media_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn client_state_update(ctx: Ctx) -> HandlerResult {
+    media(ctx, "client_state_update").await
+}
+
+pub async fn send_dtmf(ctx: Ctx) -> HandlerResult {
+    media(ctx, "send_dtmf").await
+}
+
+pub async fn send_sip_info(ctx: Ctx) -> HandlerResult {
+    media(ctx, "send_sip_info").await
+}
+
+pub async fn speak(ctx: Ctx) -> HandlerResult {
+    media(ctx, "speak").await
+}
+
+pub async fn playback_start(ctx: Ctx) -> HandlerResult {
+    media(ctx, "playback_start").await
+}
+
+pub async fn playback_stop(ctx: Ctx) -> HandlerResult {
+    media(ctx, "playback_stop").await
+}
+
+pub async fn gather(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather").await
+}
+
+pub async fn gather_using_audio(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_using_audio").await
+}
+
+pub async fn gather_using_speak(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_using_speak").await
+}
+
+pub async fn gather_stop(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_stop").await
+}

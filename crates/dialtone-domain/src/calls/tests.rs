@@ -348,3 +348,175 @@ fn the_far_end_hangs_up_on_demand() {
     let (mut call, _) = dial(Behaviour::NoAnswer, json!({}));
     assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("call_rejected", "callee", "603"));
 }
+
+fn answered() -> Call {
+    let (mut c, _) = dial(far_end::DEFAULT, json!({}));
+    c.on_timer(Timer::FarAnswer, secs(3));
+    c
+}
+
+fn req(action: &str, v: Value) -> Request {
+    Request::parse(action, &Body::from_value(v).unwrap()).unwrap()
+}
+
+fn req_err(action: &str, v: Value) -> (String, String) {
+    let e = Request::parse(action, &Body::from_value(v).unwrap()).unwrap_err();
+    (e.error_object()["code"].as_str().unwrap().to_owned(), e.pointer.clone().unwrap_or_default())
+}
+
+fn timer_at(out: &Outcome) -> (Timer, DateTime<Utc>) {
+    *out.timers.last().expect("a timer")
+}
+
+#[test]
+fn small_commands_check_the_call_state() {
+    let (mut ringing, _) = dial(far_end::DEFAULT, json!({}));
+    let out =
+        ringing.command(&cmd(None, Some("bmV3")), req("client_state_update", json!({"client_state": "bmV3"})), t0());
+    assert_eq!(out.unwrap(), Outcome::default());
+    assert_eq!(ringing.client_state.as_deref(), Some("bmV3"));
+    let e = ringing.command(&cmd(None, None), req("send_dtmf", json!({"digits": "12"})), t0()).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90034");
+    let mut c = answered();
+    assert!(c.command(&cmd(None, None), req("send_dtmf", json!({"digits": "1w2#"})), secs(4)).is_ok());
+    let sip = req("send_sip_info", json!({"content_type": "application/json", "body": "{}"}));
+    assert!(c.command(&cmd(None, None), sip.clone(), secs(4)).is_ok());
+    c.hangup(&cmd(None, None), secs(5)).unwrap();
+    let e = c.command(&cmd(None, None), sip, secs(6)).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90018");
+    assert_eq!(req_err("send_dtmf", json!({})), ("10004".into(), "/digits".into()));
+    assert_eq!(req_err("send_dtmf", json!({"digits": "12x"})), ("10015".into(), "/digits".into()));
+    assert_eq!(req_err("send_dtmf", json!({"digits": "1", "duration_millis": 50})).1, "/duration_millis");
+    assert_eq!(req_err("send_sip_info", json!({"content_type": "text"})).1, "/content_type");
+    assert_eq!(req_err("client_state_update", json!({})).1, "/client_state");
+}
+
+#[test]
+fn speak_lasts_its_text_at_the_speaking_rate() {
+    let mut c = answered();
+    let text = "x".repeat(45);
+    let out = c.command(&cmd(None, None), req("speak", json!({"payload": text, "voice": "female"})), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.speak.started"]);
+    let (timer, due) = timer_at(&out);
+    assert_eq!(due, secs(13), "45 characters at 15 a second");
+    let out = c.on_timer(timer, due);
+    assert_eq!(types(&out), ["call.speak.ended"]);
+    assert_eq!(out.events[0].payload["status"], "completed");
+    assert_eq!(c.on_timer(timer, due), Outcome::default(), "once");
+    // SSML tags are not spoken; a hang-up ends the speech first.
+    let out = c
+        .command(
+            &cmd(None, None),
+            req("speak", json!({"payload": "<speak>hi</speak>", "payload_type": "ssml", "voice": "male"})),
+            secs(20),
+        )
+        .unwrap();
+    assert_eq!(timer_at(&out).1, secs(21), "at least a second");
+    let out = c.hangup(&cmd(None, None), secs(20)).unwrap();
+    assert_eq!(types(&out), ["call.speak.ended", "call.hangup"]);
+    assert_eq!(out.events[0].payload["status"], "call_hangup");
+    assert_eq!(req_err("speak", json!({"payload": "hi"})).1, "/voice");
+    assert_eq!(req_err("speak", json!({"voice": "male", "payload": "a".repeat(3001)})).1, "/payload");
+}
+
+#[test]
+fn playbacks_queue_loop_stop_and_fail() {
+    let mut c = answered();
+    let mut p = match req("playback_start", json!({"audio_url": "http://a.example/x.wav", "loop": 2})) {
+        Request::Playback(p) => p,
+        other => panic!("{other:?}"),
+    };
+    p.length = Some(Ok(1_500));
+    let out = c.command(&cmd(None, None), Request::Playback(p.clone()), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.playback.started"]);
+    assert_eq!(out.events[0].payload["media_url"], "http://a.example/x.wav");
+    let (first, due) = timer_at(&out);
+    assert_eq!(due, secs(13), "two loops of 1.5 s");
+    // A second one waits its turn, then plays.
+    let out = c.command(&cmd(None, None), Request::Playback(p.clone()), secs(11)).unwrap();
+    assert!(out.events.is_empty());
+    let out = c.on_timer(first, due);
+    assert_eq!(types(&out), ["call.playback.ended", "call.playback.started"]);
+    // playback_stop cancels it.
+    let out = c.command(&cmd(None, None), req("playback_stop", json!({})), secs(14)).unwrap();
+    assert_eq!(types(&out), ["call.playback.ended"]);
+    assert_eq!(out.events[0].payload["status"], "cancelled");
+    // Audio that could not be had ends at once, with why.
+    p.length = Some(Err(("file_not_found", "404 from the server".into())));
+    let out = c.command(&cmd(None, None), Request::Playback(p), secs(15)).unwrap();
+    assert_eq!(types(&out), ["call.playback.ended"]);
+    assert_eq!(out.events[0].payload["status"], "file_not_found");
+    assert!(c.media.is_empty());
+    assert_eq!(req_err("playback_start", json!({})).1, "/audio_url");
+    assert_eq!(req_err("playback_start", json!({"audio_url": "ftp://x/y.mp3"})).1, "/audio_url");
+    assert_eq!(req_err("playback_start", json!({"media_name": "greeting"})).1, "/media_name");
+    assert_eq!(req_err("playback_start", json!({"audio_url": "http://a.example/x", "loop": 0})).1, "/loop");
+}
+
+fn gather_status(out: &Outcome) -> (String, String) {
+    let p = &out.events.iter().find(|e| e.event_type == "call.gather.ended").expect("call.gather.ended").payload;
+    (p["status"].as_str().unwrap().into(), p["digits"].as_str().unwrap().into())
+}
+
+#[test]
+fn gathers_end_valid_invalid_on_timeout_or_when_stopped() {
+    let mut c = answered();
+    c.command(&cmd(None, None), req("gather", json!({"minimum_digits": 2, "maximum_digits": 4})), secs(10)).unwrap();
+    let out = c.far_dtmf("12#", secs(11)).unwrap();
+    assert_eq!(types(&out), ["call.dtmf.received", "call.dtmf.received", "call.dtmf.received", "call.gather.ended"]);
+    assert_eq!(out.events[0].payload["digit"], "1");
+    assert_eq!(gather_status(&out), ("valid".into(), "12".into()));
+    // Too few digits before the terminating one.
+    c.command(&cmd(None, None), req("gather", json!({"minimum_digits": 2})), secs(20)).unwrap();
+    assert_eq!(gather_status(&c.far_dtmf("1#", secs(21)).unwrap()), ("invalid".into(), "1".into()));
+    // The maximum ends it; a digit outside valid_digits makes it invalid.
+    c.command(&cmd(None, None), req("gather", json!({"maximum_digits": 3, "valid_digits": "123"})), secs(30)).unwrap();
+    assert_eq!(gather_status(&c.far_dtmf("124", secs(31)).unwrap()), ("invalid".into(), "124".into()));
+    // No digit within the initial timeout.
+    let out = c.command(&cmd(None, None), req("gather", json!({"initial_timeout_millis": 2000})), secs(40)).unwrap();
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(42));
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("timeout".into(), String::new()));
+    // The inter-digit timeout ends it with what came.
+    c.command(&cmd(None, None), req("gather", json!({"inter_digit_timeout_millis": 3000})), secs(50)).unwrap();
+    let out = c.far_dtmf("7", secs(51)).unwrap();
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(54));
+    let out = c.on_timer(Timer::GatherCheck { seq: c.gather.as_ref().unwrap().seq }, secs(53));
+    assert!(out.events.is_empty(), "an older deadline does not end it");
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("valid".into(), "7".into()));
+    // gather_stop cancels; a hang-up ends it with call_hangup.
+    c.command(&cmd(None, None), req("gather", json!({})), secs(60)).unwrap();
+    c.far_dtmf("9", secs(61)).unwrap();
+    let out = c.command(&cmd(None, None), Request::GatherStop, secs(62)).unwrap();
+    assert_eq!(gather_status(&out), ("cancelled".into(), "9".into()));
+    c.command(&cmd(None, None), req("gather", json!({})), secs(70)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(71)).unwrap();
+    assert_eq!(types(&out), ["call.gather.ended", "call.hangup"]);
+    assert_eq!(gather_status(&out).0, "call_hangup");
+    assert_eq!(req_err("gather", json!({"minimum_digits": 5, "maximum_digits": 2})).1, "/minimum_digits");
+    assert_eq!(req_err("gather", json!({"terminating_digit": "##"})).1, "/terminating_digit");
+    assert_eq!(req_err("gather", json!({"valid_digits": "12x"})).1, "/valid_digits");
+    assert_eq!(req_err("gather", json!({"maximum_digits": 0})).0, "10033");
+}
+
+#[test]
+fn gather_using_speak_waits_after_its_prompt_and_a_digit_interrupts_it() {
+    let mut c = answered();
+    let body = json!({"payload": "x".repeat(30), "voice": "female", "timeout_millis": 4000});
+    let out = c.command(&cmd(None, None), req("gather_using_speak", body.clone()), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.speak.started"]);
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(12));
+    let out = c.on_timer(t, due);
+    assert_eq!(types(&out), ["call.speak.ended"]);
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(16), "timeout_millis after the prompt");
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("timeout".into(), String::new()));
+    // A digit during the prompt stops it.
+    c.command(&cmd(None, None), req("gather_using_speak", body), secs(20)).unwrap();
+    let out = c.far_dtmf("5", secs(21)).unwrap();
+    assert_eq!(types(&out), ["call.dtmf.received", "call.speak.ended"]);
+    assert!(c.media.is_empty());
+    assert_eq!(gather_status(&c.far_dtmf("#", secs(22)).unwrap()), ("valid".into(), "5".into()));
+}

@@ -1,0 +1,259 @@
+//! Voice media commands on the manual clock: client_state_update, send_dtmf, send_sip_info,
+//! speak, playback (audio served from a local server), gathers with digits the simulated
+//! far end presses, and their errors.
+
+use crate::harness::{Client, Server};
+use crate::numbers::advance;
+use crate::receiver::Receiver;
+use crate::voice::{application, dial_ok, events_of, h, hangup, path, pointer, types, wait_events};
+use serde_json::{Value, json};
+
+/// A local audio server: `/tone.wav` (2.5 s), `/missing.wav` (404), `/junk.mp3` (not audio).
+async fn audio_server() -> String {
+    use axum::routing::get;
+    let wav = dialtone_domain::audio::wav(2_500, 8_000, &[(0, 2_500)]);
+    let app = axum::Router::new()
+        .route("/tone.wav", get(move || async move { ([("content-type", "audio/wav")], wav.clone()) }))
+        .route("/junk.mp3", get(|| async { "this is not audio" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// An answered call to an ordinary destination (answers after its 3 s ring).
+async fn answered_call(s: &Client, rx: &Receiver) -> String {
+    let app = application(s, &rx.url).await;
+    let id = dial_ok(s, &app, "+14155550199", json!({})).await;
+    advance(s, 3_000).await;
+    assert_eq!(wait_events(rx, &id, 2).await[1].0, "call.answered");
+    id
+}
+
+async fn press(s: &Client, id: &str, digits: &str) {
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": digits})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+fn last(ev: &[(String, Value)]) -> &Value {
+    &ev.last().unwrap().1
+}
+
+#[tokio::test]
+async fn small_commands_answer_ok_and_refuse_what_does_not_fit() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    // Ringing (no answer): client_state_update works, send_dtmf needs an answer.
+    let id = dial_ok(&s, &app, "+15550200003", json!({"timeout_secs": 10})).await;
+    let r = s.put(&path(&id, "client_state_update"), json!({"client_state": "cmluZ2luZw=="})).await;
+    assert_eq!((r.status, r.body["data"]["result"].as_str()), (200, Some("ok")), "{}", r.text);
+    let r = s.post(&path(&id, "send_dtmf"), json!({"digits": "123"})).await;
+    assert_eq!((r.status, r.code()), (422, "90034"), "{}", r.text);
+    // The new client_state is echoed in the hang-up.
+    advance(&s, 10_000).await;
+    let ev = wait_events(&rx, &id, 2).await;
+    assert_eq!(last(&ev)["client_state"], "cmluZ2luZw==");
+    for (verb, action, body) in [
+        ("put", "client_state_update", json!({"client_state": "YQ=="})),
+        ("post", "send_dtmf", json!({"digits": "1"})),
+        ("post", "send_sip_info", json!({"content_type": "text/plain", "body": "hi"})),
+        ("post", "speak", json!({"payload": "hi", "voice": "female"})),
+        ("post", "gather", json!({})),
+    ] {
+        let r =
+            if verb == "put" { s.put(&path(&id, action), body).await } else { s.post(&path(&id, action), body).await };
+        assert_eq!((r.status, r.code()), (422, "90018"), "{action}: {}", r.text);
+    }
+
+    let id = answered_call(&s, &rx).await;
+    for (action, body) in [
+        ("send_dtmf", json!({"digits": "1w2#", "duration_millis": 250, "command_id": "d1"})),
+        ("send_dtmf", json!({"digits": "1w2#", "command_id": "d1"})),
+        ("send_sip_info", json!({"content_type": "application/json", "body": "{\"a\":1}"})),
+    ] {
+        let r = s.post(&path(&id, action), body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.text);
+    }
+    assert_eq!(events_of(&rx, &id).len(), 2, "no webhooks for these");
+    for (action, body, at) in [
+        ("send_dtmf", json!({}), "/digits"),
+        ("send_dtmf", json!({"digits": "12z"}), "/digits"),
+        ("send_dtmf", json!({"digits": "1", "duration_millis": 5000}), "/duration_millis"),
+        ("send_sip_info", json!({"body": "x"}), "/content_type"),
+        ("send_sip_info", json!({"content_type": "text/plain"}), "/body"),
+        ("client_state_update", json!({"client_state": "not base64!"}), "/client_state"),
+        ("speak", json!({"voice": "female"}), "/payload"),
+        ("speak", json!({"payload": "hi", "voice": "female", "payload_type": "html"}), "/payload_type"),
+        ("playback_start", json!({}), "/audio_url"),
+        ("playback_start", json!({"audio_url": "http://x.example/a.wav", "loop": "forever"}), "/loop"),
+        ("gather", json!({"maximum_digits": 500}), "/maximum_digits"),
+        ("gather", json!({"terminating_digit": "x"}), "/terminating_digit"),
+    ] {
+        let r = if action == "client_state_update" {
+            s.put(&path(&id, action), body).await
+        } else {
+            s.post(&path(&id, action), body).await
+        };
+        assert!(r.status == 422 || r.status == 400, "{action}: {}", r.text);
+        assert_eq!(pointer(&r), Some(at), "{action}: {}", r.text);
+    }
+    let r = s.post("/v2/calls/v3:nope/actions/speak", json!({"payload": "hi", "voice": "female"})).await;
+    assert_eq!((r.status, r.code()), (422, "90015"));
+}
+
+#[tokio::test]
+async fn speak_ends_after_its_text_and_playback_after_its_audio() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let audio = audio_server().await;
+    let id = answered_call(&s, &rx).await;
+
+    // 45 characters at 15 a second: 3 s.
+    let r = s
+        .post(
+            &path(&id, "speak"),
+            json!({"payload": "x".repeat(45), "voice": "Telnyx.KokoroTTS.af", "client_state": "c3A="}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ev = wait_events(&rx, &id, 3).await;
+    assert_eq!((ev[2].0.as_str(), ev[2].1["client_state"].as_str()), ("call.speak.started", Some("c3A=")));
+    advance(&s, 2_999).await;
+    assert_eq!(events_of(&rx, &id).len(), 3);
+    advance(&s, 1).await;
+    let ev = wait_events(&rx, &id, 4).await;
+    assert_eq!((ev[3].0.as_str(), ev[3].1["status"].as_str()), ("call.speak.ended", Some("completed")));
+
+    // A 2.5 s WAV played twice.
+    let url = format!("{audio}/tone.wav");
+    let r = s.post(&path(&id, "playback_start"), json!({"audio_url": url, "loop": 2})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ev = wait_events(&rx, &id, 5).await;
+    assert_eq!((ev[4].0.as_str(), ev[4].1["media_url"].as_str()), ("call.playback.started", Some(url.as_str())));
+    assert_eq!(ev[4].1["overlay"], false);
+    advance(&s, 4_999).await;
+    assert_eq!(events_of(&rx, &id).len(), 5);
+    advance(&s, 1).await;
+    let ev = wait_events(&rx, &id, 6).await;
+    assert_eq!((ev[5].0.as_str(), ev[5].1["status"].as_str()), ("call.playback.ended", Some("completed")));
+
+    // Not found, not audio, nobody listening: ended at once with why.
+    for (url, status) in [
+        (format!("{audio}/missing.wav"), "file_not_found"),
+        (format!("{audio}/junk.mp3"), "failed"),
+        ("http://127.0.0.1:1/nothing.mp3".to_owned(), "failed"),
+    ] {
+        let n = events_of(&rx, &id).len();
+        let r = s.post(&path(&id, "playback_start"), json!({"audio_url": url})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let ev = wait_events(&rx, &id, n + 1).await;
+        assert_eq!((ev[n].0.as_str(), ev[n].1["status"].as_str()), ("call.playback.ended", Some(status)), "{url}");
+        assert!(ev[n].1["status_detail"].is_string());
+    }
+
+    // Looping until stopped; playback_stop cancels; the hang-up ends a speech in progress.
+    let n = events_of(&rx, &id).len();
+    let r = s
+        .post(&path(&id, "playback_start"), json!({"audio_url": format!("{audio}/tone.wav"), "loop": "infinity"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    advance(&s, 60_000).await;
+    assert_eq!(types(&wait_events(&rx, &id, n + 1).await)[n], "call.playback.started");
+    assert_eq!(s.post(&path(&id, "playback_stop"), json!({"stop": "all"})).await.status, 200);
+    let ev = wait_events(&rx, &id, n + 2).await;
+    assert_eq!((ev[n + 1].0.as_str(), ev[n + 1].1["status"].as_str()), ("call.playback.ended", Some("cancelled")));
+    assert_eq!(s.post(&path(&id, "speak"), json!({"payload": "goodbye", "voice": "male"})).await.status, 200);
+    assert_eq!(s.post(&path(&id, "hangup"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, n + 5).await;
+    assert_eq!(types(&ev)[n + 2..], ["call.speak.started", "call.speak.ended", "call.hangup"]);
+    assert_eq!(ev[n + 3].1["status"], "call_hangup");
+    assert_eq!(hangup(&ev), h("normal_clearing", "caller", "unspecified"));
+}
+
+#[tokio::test]
+async fn gathers_collect_the_far_ends_digits() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let audio = audio_server().await;
+    let id = answered_call(&s, &rx).await;
+
+    // Four digits and the terminating digit: a call.dtmf.received each, then valid.
+    let r =
+        s.post(&path(&id, "gather"), json!({"minimum_digits": 4, "maximum_digits": 4, "client_state": "Zw=="})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    press(&s, &id, "1234").await;
+    let ev = wait_events(&rx, &id, 7).await;
+    assert_eq!(
+        types(&ev)[2..],
+        ["call.dtmf.received"; 4].iter().copied().chain(["call.gather.ended"]).collect::<Vec<_>>()
+    );
+    assert_eq!((ev[2].1["digit"].as_str(), ev[5].1["digit"].as_str()), (Some("1"), Some("4")));
+    let g = last(&ev);
+    assert_eq!(
+        (g["status"].as_str(), g["digits"].as_str(), g["client_state"].as_str()),
+        (Some("valid"), Some("1234"), Some("Zw=="))
+    );
+
+    // Nothing pressed: timeout after the initial timeout.
+    assert_eq!(s.post(&path(&id, "gather"), json!({"initial_timeout_millis": 3000})).await.status, 200);
+    advance(&s, 2_999).await;
+    assert_eq!(events_of(&rx, &id).len(), 7);
+    advance(&s, 1).await;
+    let ev = wait_events(&rx, &id, 8).await;
+    assert_eq!((last(&ev)["status"].as_str(), last(&ev)["digits"].as_str()), (Some("timeout"), Some("")));
+
+    // A digit outside valid_digits: invalid.
+    assert_eq!(s.post(&path(&id, "gather"), json!({"valid_digits": "123"})).await.status, 200);
+    press(&s, &id, "19#").await;
+    let ev = wait_events(&rx, &id, 12).await;
+    assert_eq!((last(&ev)["status"].as_str(), last(&ev)["digits"].as_str()), (Some("invalid"), Some("19")));
+
+    // gather_using_audio: the prompt plays, a digit stops it, the inter-digit timeout ends it.
+    let r = s
+        .post(
+            &path(&id, "gather_using_audio"),
+            json!({"audio_url": format!("{audio}/tone.wav"), "inter_digit_timeout_millis": 2000}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(wait_events(&rx, &id, 13).await[12].0, "call.playback.started");
+    advance(&s, 1_000).await;
+    press(&s, &id, "5").await;
+    let ev = wait_events(&rx, &id, 15).await;
+    assert_eq!(types(&ev)[13..], ["call.dtmf.received", "call.playback.ended"]);
+    assert_eq!(ev[14].1["status"], "cancelled");
+    advance(&s, 2_000).await;
+    let ev = wait_events(&rx, &id, 16).await;
+    assert_eq!((last(&ev)["status"].as_str(), last(&ev)["digits"].as_str()), (Some("valid"), Some("5")));
+
+    // gather_using_speak: the wait starts when the prompt ends; gather_stop cancels.
+    let r = s
+        .post(
+            &path(&id, "gather_using_speak"),
+            json!({"payload": "x".repeat(30), "voice": "female", "timeout_millis": 10000}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    advance(&s, 2_000).await;
+    let ev = wait_events(&rx, &id, 18).await;
+    assert_eq!(types(&ev)[16..], ["call.speak.started", "call.speak.ended"]);
+    advance(&s, 9_000).await;
+    assert_eq!(s.post(&path(&id, "gather_stop"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, 19).await;
+    assert_eq!(last(&ev)["status"], "cancelled");
+
+    // A hang-up ends a running gather first.
+    assert_eq!(s.post(&path(&id, "gather"), json!({})).await.status, 200);
+    press(&s, &id, "8").await;
+    s.post(&format!("/_dialtone/sim/calls/{id}/hangup"), json!({})).await;
+    let ev = wait_events(&rx, &id, 22).await;
+    assert_eq!(types(&ev)[19..], ["call.dtmf.received", "call.gather.ended", "call.hangup"]);
+    assert_eq!((ev[20].1["status"].as_str(), ev[20].1["digits"].as_str()), (Some("call_hangup"), Some("8")));
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "1"})).await;
+    assert_eq!((r.status, r.code()), (422, "90018"));
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "xyz"})).await;
+    assert_eq!((r.status, pointer(&r)), (422, Some("/digits")));
+}
