@@ -164,6 +164,8 @@ pub enum Timer {
     MediaEnd { seq: u32 },
     /// The gather number `seq` may have timed out (a digit since may have moved its deadline).
     GatherCheck { seq: u32 },
+    /// The far end reports on the REFER number `seq`.
+    ReferEnd { seq: u32 },
 }
 
 /// A webhook to send.
@@ -188,6 +190,8 @@ pub struct Outcome {
     pub events: Vec<Emit>,
     pub timers: Vec<(Timer, DateTime<Utc>)>,
     pub peer: Option<PeerSignal>,
+    /// Another leg (bridged, or transferred) that must learn of this transition.
+    pub link: Option<(String, Link)>,
 }
 
 /// The fields every command shares.
@@ -431,6 +435,14 @@ pub struct Call {
     /// Numbers prompts and gathers.
     #[serde(default)]
     pub media_seq: u32,
+    /// The leg a transfer dialled this one for: bridged with it on the answer.
+    #[serde(default)]
+    pub transfer_of: Option<String>,
+    /// Stay up (answered) when the bridged leg ends, instead of hanging up with it.
+    #[serde(default)]
+    pub park_after_unbridge: bool,
+    #[serde(default)]
+    pub refer: Option<Refer>,
 }
 
 impl Call {
@@ -464,6 +476,9 @@ impl Call {
             media: Vec::new(),
             gather: None,
             media_seq: 0,
+            transfer_of: None,
+            park_after_unbridge: false,
+            refer: None,
         }
     }
 
@@ -676,6 +691,7 @@ impl Call {
                 out
             }
             Timer::MediaEnd { .. } | Timer::GatherCheck { .. } if self.is_answered() => self.on_media_timer(timer, now),
+            Timer::ReferEnd { seq } if self.is_answered() => self.on_refer_timer(seq, now),
             _ => Outcome::default(),
         }
     }
@@ -721,11 +737,22 @@ impl Call {
         let mut out = Outcome::default();
         self.emit(&mut out, "call.answered");
         out.timers.push((Timer::TimeLimit, now + Duration::seconds(self.time_limit_secs)));
+        if let Some(original) = self.transfer_of.clone() {
+            let bridged = self.bridged_with(&original);
+            out.events.extend(bridged.events);
+            out.link = bridged.link;
+        }
         out
     }
 
     fn end(&mut self, h: Hangup, now: DateTime<Utc>) -> Outcome {
         let was_answered = self.is_answered();
+        let link = match (&self.state, &self.transfer_of) {
+            (State::Bridged { with }, _) => Some((with.clone(), Link::Unbridged)),
+            (State::Ringing, Some(original)) => Some((original.clone(), Link::TransferFailed)),
+            _ => None,
+        };
+        self.refer = None;
         self.state = State::Ended;
         self.end_time = Some(now);
         // What the linked leg sees.
@@ -747,6 +774,7 @@ impl Call {
         self.emit(&mut out, "call.hangup");
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
         out.peer = peer;
+        out.link = link;
         out
     }
 
@@ -873,7 +901,9 @@ fn ms(n: u64) -> Duration {
     Duration::milliseconds(n as i64)
 }
 
+mod bridge;
 mod media;
+pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 
 #[cfg(test)]

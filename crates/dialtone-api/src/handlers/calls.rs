@@ -78,3 +78,18 @@ pub async fn gather_using_speak(ctx: Ctx) -> HandlerResult {
 pub async fn gather_stop(ctx: Ctx) -> HandlerResult {
     media(ctx, "gather_stop").await
 }
+
+pub async fn bridge(ctx: Ctx) -> HandlerResult {
+    ctx.engine().bridge(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn transfer(ctx: Ctx) -> HandlerResult {
+    ctx.engine().transfer(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn refer(ctx: Ctx) -> HandlerResult {
+    ctx.engine().refer(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}

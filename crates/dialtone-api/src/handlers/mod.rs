@@ -106,4 +106,7 @@ table! {
     "GatherUsingAudio" => calls::gather_using_audio,
     "GatherUsingSpeak" => calls::gather_using_speak,
     "StopCallGather" => calls::gather_stop,
+    "BridgeCall" => calls::bridge,
+    "TransferCall" => calls::transfer,
+    "ReferCall" => calls::refer,
 }

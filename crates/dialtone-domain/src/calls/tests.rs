@@ -520,3 +520,72 @@ fn gather_using_speak_waits_after_its_prompt_and_a_digit_interrupts_it() {
     assert!(c.media.is_empty());
     assert_eq!(gather_status(&c.far_dtmf("#", secs(22)).unwrap()), ("valid".into(), "5".into()));
 }
+
+#[test]
+fn bridged_calls_tell_each_other_and_end_together() {
+    let mut a = answered();
+    let mut b = answered();
+    let b_id = b.call_control_id.clone();
+    let a_id = a.call_control_id.clone();
+    assert_eq!(a.bridge(&cmd(None, None), &a_id, false).unwrap_err().pointer.as_deref(), Some("/call_control_id"));
+    b.bridgeable().unwrap();
+    let out = a.bridge(&cmd(None, Some("YnI=")), &b_id, false).unwrap();
+    assert_eq!(types(&out), ["call.bridged"]);
+    assert_eq!(out.link, Some((b_id.clone(), Link::Bridge)));
+    let out_b = b.on_link(&a_id, &Link::Bridge, secs(5));
+    assert_eq!(types(&out_b), ["call.bridged"]);
+    assert_eq!(b.state, State::Bridged { with: a_id.clone() });
+    assert!(b.bridgeable().is_err());
+    assert_eq!(a.bridge(&cmd(None, None), &b_id, false).unwrap_err().error_object()["code"], "90423");
+    // A hangs up: B, not parked, hangs up with it.
+    let out = a.hangup(&cmd(None, None), secs(10)).unwrap();
+    assert_eq!(out.link, Some((b_id.clone(), Link::Unbridged)));
+    let out_b = b.on_link(&a_id, &Link::Unbridged, secs(10));
+    assert_eq!(hangup_of(&out_b), h("normal_clearing", "callee", "unspecified"));
+    // With park_after_unbridge the other leg stays up.
+    let (mut c, mut d) = (answered(), answered());
+    let d_id = d.call_control_id.clone();
+    let c_id = c.call_control_id.clone();
+    c.bridge(&cmd(None, None), &d_id, true).unwrap();
+    d.park_after_unbridge = true;
+    d.on_link(&c_id, &Link::Bridge, secs(5));
+    c.hangup(&cmd(None, None), secs(6)).unwrap();
+    assert_eq!(d.on_link(&c_id, &Link::Unbridged, secs(6)), Outcome::default());
+    assert_eq!(d.state, State::Answered);
+}
+
+#[test]
+fn a_transfer_leg_bridges_on_answer_or_ends_the_original() {
+    let mut a = answered();
+    a.transfer(&cmd(None, None), false).unwrap();
+    let (mut t, _) = dial(far_end::DEFAULT, json!({}));
+    t.transfer_of = Some(a.call_control_id.clone());
+    let out = t.on_timer(Timer::FarAnswer, secs(3));
+    assert_eq!(types(&out), ["call.answered", "call.bridged"]);
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::Bridge)));
+    assert_eq!(types(&a.on_link(&t.call_control_id, &Link::Bridge, secs(3))), ["call.bridged"]);
+    // Unanswered: the original leg ends.
+    let mut a = answered();
+    let (mut t, _) = dial(Behaviour::Busy { after_ms: 1000 }, json!({}));
+    t.transfer_of = Some(a.call_control_id.clone());
+    let out = t.on_timer(Timer::FarRefuse, secs(1));
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::TransferFailed)));
+    assert_eq!(hangup_of(&a.on_link(&t.call_control_id, &Link::TransferFailed, secs(1))).0, "normal_clearing");
+}
+
+#[test]
+fn refer_reports_what_the_far_end_answers() {
+    let mut a = answered();
+    let out = a.refer(&cmd(None, None), "sip:+15550200002@example.com", secs(5)).unwrap();
+    assert_eq!(types(&out), ["call.refer.started"]);
+    assert!(a.refer(&cmd(None, None), "sip:x@example.com", secs(5)).is_err(), "one at a time");
+    let (t, due) = timer_at(&out);
+    let out = a.on_timer(t, due);
+    assert_eq!(types(&out), ["call.refer.failed"]);
+    assert_eq!(out.events[0].payload["sip_notify_response"], 486);
+    let out = a.refer(&cmd(None, None), "sip:bob@example.com", secs(10)).unwrap();
+    let (t, due) = timer_at(&out);
+    let out = a.on_timer(t, due);
+    assert_eq!(types(&out), ["call.refer.completed", "call.hangup"]);
+    assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
+}

@@ -257,3 +257,103 @@ async fn gathers_collect_the_far_ends_digits() {
     let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "xyz"})).await;
     assert_eq!((r.status, pointer(&r)), (422, Some("/digits")));
 }
+
+/// The call control id of the `n`th (from 1) `call.initiated` the receiver got.
+async fn initiated(rx: &Receiver, n: usize) -> String {
+    crate::voice::nth_initiated(rx, n).await
+}
+
+#[tokio::test]
+async fn bridge_joins_two_calls_and_a_hang_up_ends_both() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let a = answered_call(&s, &rx).await;
+    let b = answered_call(&s, &rx).await;
+    for (body, code, at) in [
+        (json!({}), "10004", Some("/call_control_id")),
+        (json!({"call_control_id": "v3:nope"}), "90015", Some("/call_control_id")),
+        (json!({"call_control_id": a}), "10015", Some("/call_control_id")),
+        (json!({"call_control_id": b, "park_after_unbridge": "other"}), "10032", Some("/park_after_unbridge")),
+    ] {
+        let r = s.post(&path(&a, "bridge"), body).await;
+        assert_eq!((r.status, r.code(), pointer(&r)), (422, code, at), "{}", r.text);
+    }
+    let r = s.post(&path(&a, "bridge"), json!({"call_control_id": b, "client_state": "YnJpZGdl"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ea = wait_events(&rx, &a, 3).await;
+    let eb = wait_events(&rx, &b, 3).await;
+    assert_eq!((ea[2].0.as_str(), ea[2].1["client_state"].as_str()), ("call.bridged", Some("YnJpZGdl")));
+    assert_eq!(eb[2].0, "call.bridged");
+    let c = answered_call(&s, &rx).await;
+    let r = s.post(&path(&c, "bridge"), json!({"call_control_id": a})).await;
+    assert_eq!((r.status, r.code(), pointer(&r)), (422, "90423", Some("/call_control_id")), "already bridged");
+    // The far end of A hangs up: B hangs up with it.
+    s.post(&format!("/_dialtone/sim/calls/{a}/hangup"), json!({})).await;
+    assert_eq!(hangup(&wait_events(&rx, &a, 4).await), h("normal_clearing", "callee", "unspecified"));
+    assert_eq!(hangup(&wait_events(&rx, &b, 4).await), h("normal_clearing", "callee", "unspecified"));
+    let r = s.post(&path(&c, "bridge"), json!({"call_control_id": a})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"), "{}", r.text);
+    let r = s.post(&path(&a, "bridge"), json!({"call_control_id": c})).await;
+    assert_eq!((r.status, r.code()), (422, "90018"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn transfer_dials_a_new_leg_bridged_on_answer() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let a = answered_call(&s, &rx).await;
+    let r = s.post(&path(&a, "transfer"), json!({"to": "+14155550123", "target_leg_client_state": "dGFyZ2V0"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = initiated(&rx, 2).await;
+    let et = wait_events(&rx, &t, 1).await;
+    assert_eq!(et[0].1["client_state"], "dGFyZ2V0");
+    assert_eq!(et[0].1["from"], "+13125550100", "the original call's from");
+    let sa = crate::voice::status(&s, &a).await;
+    assert_eq!(sa["call_session_id"], crate::voice::status(&s, &t).await["call_session_id"]);
+    advance(&s, 3_000).await;
+    assert_eq!(types(&wait_events(&rx, &t, 3).await), ["call.initiated", "call.answered", "call.bridged"]);
+    assert_eq!(wait_events(&rx, &a, 3).await[2].0, "call.bridged");
+    // The transferred leg hangs up: the original follows.
+    assert_eq!(s.post(&path(&t, "hangup"), json!({})).await.status, 200);
+    assert_eq!(hangup(&wait_events(&rx, &a, 4).await).0, "normal_clearing");
+
+    // A busy target: the original leg ends.
+    let a = answered_call(&s, &rx).await;
+    assert_eq!(s.post(&path(&a, "transfer"), json!({"to": "+15550200002"})).await.status, 200);
+    advance(&s, 1_000).await;
+    let ev = wait_events(&rx, &a, 3).await;
+    assert_eq!(hangup(&ev), h("normal_clearing", "caller", "unspecified"));
+    let r = s.post(&path(&a, "transfer"), json!({"to": "+14155550123"})).await;
+    assert_eq!((r.status, r.code()), (422, "90018"));
+    let b = answered_call(&s, &rx).await;
+    for (body, at) in [
+        (json!({}), "/to"),
+        (json!({"to": "nowhere"}), "/to"),
+        (json!({"to": "+14155550123", "timeout_secs": 1}), "/timeout_secs"),
+    ] {
+        let r = s.post(&path(&b, "transfer"), body).await;
+        assert_eq!((r.status, pointer(&r)), (422, Some(at)), "{}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn refer_reports_started_then_completed_or_failed() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let a = answered_call(&s, &rx).await;
+    let r = s.post(&path(&a, "refer"), json!({"sip_address": "sip:+15550200004@pbx.example.com"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ev = wait_events(&rx, &a, 3).await;
+    assert_eq!((ev[2].0.as_str(), ev[2].1["sip_notify_response"].as_i64()), ("call.refer.started", Some(100)));
+    advance(&s, 1_000).await;
+    let ev = wait_events(&rx, &a, 4).await;
+    assert_eq!((ev[3].0.as_str(), ev[3].1["sip_notify_response"].as_i64()), ("call.refer.failed", Some(603)));
+    assert_eq!(s.post(&path(&a, "refer"), json!({"sip_address": "sip:alice@pbx.example.com"})).await.status, 200);
+    advance(&s, 1_000).await;
+    let ev = wait_events(&rx, &a, 7).await;
+    assert_eq!(types(&ev)[4..], ["call.refer.started", "call.refer.completed", "call.hangup"]);
+    let r = s.post(&path(&a, "refer"), json!({"sip_address": "sip:alice@pbx.example.com"})).await;
+    assert_eq!((r.status, r.code()), (422, "90018"));
+    let r = s.post(&path(&a, "refer"), json!({"sip_address": "+14155550100"})).await;
+    assert_eq!((r.status, pointer(&r)), (422, Some("/sip_address")));
+}
