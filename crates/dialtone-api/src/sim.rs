@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/calls", post(inbound_call))
         .route("/_dialtone/sim/calls/{id}/hangup", post(far_end_hangup))
         .route("/_dialtone/sim/calls/{id}/dtmf", post(far_end_dtmf))
+        .route("/_dialtone/recordings/{file}", get(recording))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -470,4 +471,16 @@ async fn far_end_dtmf(
         }
         .await,
     )
+}
+
+/// `GET /_dialtone/recordings/{id}.wav`: a call recording's audio (8 kHz mono PCM WAV). No
+/// API key: like Telnyx's recording URLs, the URL itself is the credential.
+async fn recording(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(id) = file.strip_suffix(".wav") else {
+        return respond(Err(ApiError::not_found().detail("Recordings are served as {id}.wav.")));
+    };
+    match st.engine.recording(id).await {
+        Ok(r) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], r.wav()).into_response(),
+        Err(e) => respond(Err(e)),
+    }
 }

@@ -192,6 +192,8 @@ pub struct Outcome {
     pub peer: Option<PeerSignal>,
     /// Another leg (bridged, or transferred) that must learn of this transition.
     pub link: Option<(String, Link)>,
+    /// Recordings finished, to keep for download.
+    pub recordings: Vec<SavedRecording>,
 }
 
 /// The fields every command shares.
@@ -443,6 +445,8 @@ pub struct Call {
     pub park_after_unbridge: bool,
     #[serde(default)]
     pub refer: Option<Refer>,
+    #[serde(default)]
+    pub recording: Option<Recording>,
 }
 
 impl Call {
@@ -479,6 +483,7 @@ impl Call {
             transfer_of: None,
             park_after_unbridge: false,
             refer: None,
+            recording: None,
         }
     }
 
@@ -772,6 +777,7 @@ impl Call {
         let mut out = Outcome::default();
         self.end_media(&mut out);
         self.emit(&mut out, "call.hangup");
+        self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
         out.peer = peer;
         out.link = link;
@@ -903,8 +909,10 @@ fn ms(n: u64) -> Duration {
 
 mod bridge;
 mod media;
+mod recording;
 pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
+pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,7 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
 /// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
+    cs = recording::keep(cs, call, out, now);
     for e in &out.events {
         if let Some(dest) = call.routing.destination(e.event_type) {
             let ev = event(e.event_type, e.payload.clone(), now);
@@ -364,4 +365,6 @@ pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
 
 mod bridge;
 mod media;
+mod recording;
 pub use media::{FETCH_TIMEOUT, MAX_AUDIO_BYTES};
+pub use recording::RecordAction;

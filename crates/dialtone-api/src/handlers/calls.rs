@@ -2,7 +2,7 @@
 
 use crate::reply::Reply;
 use crate::{Ctx, HandlerResult};
-use dialtone_engine::calls::Action;
+use dialtone_engine::calls::{Action, RecordAction};
 use serde_json::json;
 
 pub async fn dial(ctx: Ctx) -> HandlerResult {
@@ -92,4 +92,34 @@ pub async fn transfer(ctx: Ctx) -> HandlerResult {
 pub async fn refer(ctx: Ctx) -> HandlerResult {
     ctx.engine().refer(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
     Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+/// Where the caller reached this server: recordings are served from there.
+fn base_url(ctx: &Ctx) -> String {
+    let header = |name: &str| ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or_else(|| "localhost".into());
+    let proto = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    format!("{proto}://{host}")
+}
+
+async fn record(ctx: Ctx, action: RecordAction) -> HandlerResult {
+    let base = base_url(&ctx);
+    ctx.engine().record_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body, &base).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn record_start(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Start).await
+}
+
+pub async fn record_pause(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Pause).await
+}
+
+pub async fn record_resume(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Resume).await
+}
+
+pub async fn record_stop(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Stop).await
 }

@@ -109,4 +109,8 @@ table! {
     "BridgeCall" => calls::bridge,
     "TransferCall" => calls::transfer,
     "ReferCall" => calls::refer,
+    "StartCallRecord" => calls::record_start,
+    "PauseCallRecording" => calls::record_pause,
+    "ResumeCallRecording" => calls::record_resume,
+    "StopCallRecording" => calls::record_stop,
 }

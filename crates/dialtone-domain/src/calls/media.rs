@@ -367,6 +367,7 @@ impl Call {
     /// gather (which a digit ends or extends, and whose prompt it interrupts).
     pub fn far_dtmf(&mut self, digits: &str, now: DateTime<Utc>) -> Result<Outcome> {
         self.require_answered()?;
+        self.record_digits(digits.chars().count(), now);
         let mut out = Outcome::default();
         for d in digits.chars() {
             let mut p = self.base_payload();

@@ -589,3 +589,38 @@ fn refer_reports_what_the_far_end_answers() {
     assert_eq!(types(&out), ["call.refer.completed", "call.hangup"]);
     assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
 }
+
+#[test]
+fn recordings_pause_resume_and_are_saved_on_stop_or_hang_up() {
+    let mut c = answered();
+    let rq = RecordRequest::parse(&Body::from_value(json!({"format": "wav", "channels": "single"})).unwrap()).unwrap();
+    let e = c.record_stop(&cmd(None, None), None, secs(4)).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90423");
+    assert_eq!(c.record_start(&cmd(None, None), &rq, "r1", "http://h:1/", secs(10)).unwrap(), Outcome::default());
+    assert!(c.record_start(&cmd(None, None), &rq, "r2", "http://h:1", secs(10)).is_err());
+    c.record_pause(&cmd(None, None), None, false, secs(12)).unwrap();
+    assert!(c.record_pause(&cmd(None, None), None, false, secs(13)).is_err());
+    c.far_dtmf("1", secs(14)).unwrap(); // paused: not recorded
+    assert_eq!(
+        c.record_pause(&cmd(None, None), Some("other"), true, secs(15)).unwrap_err().pointer.as_deref(),
+        Some("/recording_id")
+    );
+    c.record_pause(&cmd(None, None), Some("r1"), true, secs(15)).unwrap();
+    c.far_dtmf("12", secs(16)).unwrap();
+    let out = c.record_stop(&cmd(None, None), None, secs(20)).unwrap();
+    assert_eq!(types(&out), ["call.recording.saved"]);
+    let p = &out.events[0].payload;
+    assert_eq!(p["recording_urls"]["wav"], "http://h:1/_dialtone/recordings/r1.wav");
+    assert_eq!(p["public_recording_urls"], p["recording_urls"]);
+    assert_eq!((p["channels"].as_str(), p["recording_started_at"].is_string()), (Some("single"), true));
+    let saved = &out.recordings[0];
+    assert_eq!(saved.duration_ms, 7_000, "10 s less 3 s paused");
+    assert_eq!(saved.tones, vec![(3_000, 3_250), (3_250, 3_500)]);
+    assert_eq!(crate::audio::duration_ms(&saved.wav()), Some(7_000));
+    // A hang-up saves a running recording after call.hangup.
+    c.record_start(&cmd(None, None), &rq, "r3", "http://h:1", secs(30)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(40)).unwrap();
+    assert_eq!(types(&out), ["call.hangup", "call.recording.saved"]);
+    assert_eq!(out.recordings[0].duration_ms, 10_000);
+    assert!(RecordRequest::parse(&Body::from_value(json!({"format": "wav"})).unwrap()).is_err());
+}

@@ -357,3 +357,66 @@ async fn refer_reports_started_then_completed_or_failed() {
     let r = s.post(&path(&a, "refer"), json!({"sip_address": "+14155550100"})).await;
     assert_eq!((r.status, pointer(&r)), (422, Some("/sip_address")));
 }
+
+#[tokio::test]
+async fn recordings_are_saved_with_a_wav_dialtone_serves() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let id = answered_call(&s, &rx).await;
+    let r = s.post(&path(&id, "record_stop"), json!({})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"), "nothing to stop: {}", r.text);
+    for (body, at) in [
+        (json!({"channels": "single"}), "/format"),
+        (json!({"format": "ogg", "channels": "single"}), "/format"),
+        (json!({"format": "wav"}), "/channels"),
+    ] {
+        let r = s.post(&path(&id, "record_start"), body).await;
+        assert_eq!((r.status, pointer(&r)), (422, Some(at)), "{}", r.text);
+    }
+    let r = s
+        .post(&path(&id, "record_start"), json!({"format": "wav", "channels": "single", "client_state": "cmVj"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        s.post(&path(&id, "record_start"), json!({"format": "wav", "channels": "single"})).await.code(),
+        "90423"
+    );
+    advance(&s, 2_000).await;
+    assert_eq!(s.post(&path(&id, "record_pause"), json!({})).await.status, 200);
+    assert_eq!(s.post(&path(&id, "record_pause"), json!({})).await.code(), "90423");
+    advance(&s, 5_000).await;
+    assert_eq!(s.post(&path(&id, "record_resume"), json!({})).await.status, 200);
+    press(&s, &id, "1").await;
+    advance(&s, 1_000).await;
+    assert_eq!(s.post(&path(&id, "record_stop"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, 4).await;
+    let p = last(&ev);
+    assert_eq!(
+        (ev[3].0.as_str(), p["client_state"].as_str(), p["channels"].as_str()),
+        ("call.recording.saved", Some("cmVj"), Some("single"))
+    );
+    let url = p["recording_urls"]["wav"].as_str().unwrap().to_owned();
+    assert_eq!(p["public_recording_urls"]["wav"], url.as_str());
+    // The URL needs no API key and serves 3 s of PCM WAV (2 s, paused 5 s, then 1 s).
+    let resp = reqwest::get(&url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "audio/wav");
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], b"RIFF");
+    assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(3_000));
+    assert!(bytes[44..].iter().any(|b| *b != 0), "the digit's tone is in it");
+    assert_eq!(reqwest::get(format!("{url}x")).await.unwrap().status(), 404);
+
+    // Recording through the hang-up: saved after call.hangup.
+    let r = s.post(&path(&id, "record_start"), json!({"format": "mp3", "channels": "dual"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    advance(&s, 4_000).await;
+    s.post(&format!("/_dialtone/sim/calls/{id}/hangup"), json!({})).await;
+    let ev = wait_events(&rx, &id, 6).await;
+    assert_eq!(types(&ev)[4..], ["call.hangup", "call.recording.saved"]);
+    let url = last(&ev)["recording_urls"]["wav"].as_str().unwrap().to_owned();
+    assert!(last(&ev)["recording_urls"]["mp3"].is_null());
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(4_000));
+    assert_eq!(s.post(&path(&id, "record_stop"), json!({})).await.code(), "90018");
+}
