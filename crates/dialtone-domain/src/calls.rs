@@ -166,6 +166,8 @@ pub enum Timer {
     GatherCheck { seq: u32 },
     /// The far end reports on the REFER number `seq`.
     ReferEnd { seq: u32 },
+    /// `max_wait_time_secs` of the enqueue number `seq` passed.
+    QueueTimeout { seq: u32 },
 }
 
 /// A webhook to send.
@@ -447,6 +449,13 @@ pub struct Call {
     pub refer: Option<Refer>,
     #[serde(default)]
     pub recording: Option<Recording>,
+    /// Services running (fork, siprec, streaming, transcription, suppression).
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub supervisor_role: Option<String>,
+    #[serde(default)]
+    pub queue: Option<Queued>,
 }
 
 impl Call {
@@ -484,6 +493,9 @@ impl Call {
             park_after_unbridge: false,
             refer: None,
             recording: None,
+            services: Vec::new(),
+            supervisor_role: None,
+            queue: None,
         }
     }
 
@@ -697,6 +709,7 @@ impl Call {
             }
             Timer::MediaEnd { .. } | Timer::GatherCheck { .. } if self.is_answered() => self.on_media_timer(timer, now),
             Timer::ReferEnd { seq } if self.is_answered() => self.on_refer_timer(seq, now),
+            Timer::QueueTimeout { seq } if self.is_answered() => self.on_queue_timer(seq, now),
             _ => Outcome::default(),
         }
     }
@@ -743,7 +756,7 @@ impl Call {
         self.emit(&mut out, "call.answered");
         out.timers.push((Timer::TimeLimit, now + Duration::seconds(self.time_limit_secs)));
         if let Some(original) = self.transfer_of.clone() {
-            let bridged = self.bridged_with(&original);
+            let bridged = self.bridged_with(&original, now);
             out.events.extend(bridged.events);
             out.link = bridged.link;
         }
@@ -776,6 +789,8 @@ impl Call {
         self.hangup = Some(h);
         let mut out = Outcome::default();
         self.end_media(&mut out);
+        let cause = self.hangup.as_ref().map_or("normal_clearing", |h| h.cause.as_str());
+        self.end_services(&mut out, cause, now);
         self.emit(&mut out, "call.hangup");
         self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
@@ -910,9 +925,11 @@ fn ms(n: u64) -> Duration {
 mod bridge;
 mod media;
 mod recording;
+mod services;
 pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};
+pub use services::{Queued, Service, ServiceRequest};
 
 #[cfg(test)]
 mod tests;

@@ -366,5 +366,6 @@ pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
 mod bridge;
 mod media;
 mod recording;
+mod services;
 pub use media::{FETCH_TIMEOUT, MAX_AUDIO_BYTES};
 pub use recording::RecordAction;

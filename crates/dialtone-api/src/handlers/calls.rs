@@ -123,3 +123,63 @@ pub async fn record_resume(ctx: Ctx) -> HandlerResult {
 pub async fn record_stop(ctx: Ctx) -> HandlerResult {
     record(ctx, RecordAction::Stop).await
 }
+
+async fn service(ctx: Ctx, action: &str) -> HandlerResult {
+    ctx.engine().service_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn fork_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "fork_start").await
+}
+
+pub async fn fork_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "fork_stop").await
+}
+
+pub async fn siprec_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "siprec_start").await
+}
+
+pub async fn siprec_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "siprec_stop").await
+}
+
+pub async fn streaming_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "streaming_start").await
+}
+
+pub async fn streaming_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "streaming_stop").await
+}
+
+pub async fn transcription_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "transcription_start").await
+}
+
+pub async fn transcription_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "transcription_stop").await
+}
+
+pub async fn suppression_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "suppression_start").await
+}
+
+pub async fn suppression_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "suppression_stop").await
+}
+
+pub async fn switch_supervisor_role(ctx: Ctx) -> HandlerResult {
+    ctx.engine().switch_supervisor_role(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn enqueue(ctx: Ctx) -> HandlerResult {
+    ctx.engine().enqueue(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn leave_queue(ctx: Ctx) -> HandlerResult {
+    ctx.engine().leave_queue(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}

@@ -29,7 +29,13 @@ pub struct Refer {
 impl Call {
     /// `actions/bridge` with the live, answered, unbridged call `other` (checked by the
     /// engine, which holds it).
-    pub fn bridge(&mut self, cmd: &Command, other: &str, park_after_unbridge: bool) -> Result<Outcome> {
+    pub fn bridge(
+        &mut self,
+        cmd: &Command,
+        other: &str,
+        park_after_unbridge: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome> {
         self.require_answered()?;
         if other == self.call_control_id {
             return Err(ApiError::invalid("call_control_id", "A call cannot be bridged with itself."));
@@ -39,12 +45,13 @@ impl Call {
         }
         self.accept(cmd);
         self.park_after_unbridge = park_after_unbridge;
-        Ok(self.bridged_with(other))
+        Ok(self.bridged_with(other, now))
     }
 
-    pub(super) fn bridged_with(&mut self, other: &str) -> Outcome {
+    pub(super) fn bridged_with(&mut self, other: &str, now: DateTime<Utc>) -> Outcome {
         self.state = State::Bridged { with: other.to_owned() };
         let mut out = Outcome::default();
+        self.dequeue(&mut out, "bridged", now);
         out.events.push(Emit { event_type: "call.bridged", payload: self.base_payload() });
         out.link = Some((other.to_owned(), Link::Bridge));
         out
@@ -81,7 +88,7 @@ impl Call {
         }
         match link {
             Link::Bridge if self.is_answered() => {
-                let mut out = self.bridged_with(from);
+                let mut out = self.bridged_with(from, now);
                 out.link = None;
                 out
             }

@@ -527,16 +527,19 @@ fn bridged_calls_tell_each_other_and_end_together() {
     let mut b = answered();
     let b_id = b.call_control_id.clone();
     let a_id = a.call_control_id.clone();
-    assert_eq!(a.bridge(&cmd(None, None), &a_id, false).unwrap_err().pointer.as_deref(), Some("/call_control_id"));
+    assert_eq!(
+        a.bridge(&cmd(None, None), &a_id, false, secs(5)).unwrap_err().pointer.as_deref(),
+        Some("/call_control_id")
+    );
     b.bridgeable().unwrap();
-    let out = a.bridge(&cmd(None, Some("YnI=")), &b_id, false).unwrap();
+    let out = a.bridge(&cmd(None, Some("YnI=")), &b_id, false, secs(5)).unwrap();
     assert_eq!(types(&out), ["call.bridged"]);
     assert_eq!(out.link, Some((b_id.clone(), Link::Bridge)));
     let out_b = b.on_link(&a_id, &Link::Bridge, secs(5));
     assert_eq!(types(&out_b), ["call.bridged"]);
     assert_eq!(b.state, State::Bridged { with: a_id.clone() });
     assert!(b.bridgeable().is_err());
-    assert_eq!(a.bridge(&cmd(None, None), &b_id, false).unwrap_err().error_object()["code"], "90423");
+    assert_eq!(a.bridge(&cmd(None, None), &b_id, false, secs(5)).unwrap_err().error_object()["code"], "90423");
     // A hangs up: B, not parked, hangs up with it.
     let out = a.hangup(&cmd(None, None), secs(10)).unwrap();
     assert_eq!(out.link, Some((b_id.clone(), Link::Unbridged)));
@@ -546,7 +549,7 @@ fn bridged_calls_tell_each_other_and_end_together() {
     let (mut c, mut d) = (answered(), answered());
     let d_id = d.call_control_id.clone();
     let c_id = c.call_control_id.clone();
-    c.bridge(&cmd(None, None), &d_id, true).unwrap();
+    c.bridge(&cmd(None, None), &d_id, true, secs(5)).unwrap();
     d.park_after_unbridge = true;
     d.on_link(&c_id, &Link::Bridge, secs(5));
     c.hangup(&cmd(None, None), secs(6)).unwrap();
@@ -623,4 +626,57 @@ fn recordings_pause_resume_and_are_saved_on_stop_or_hang_up() {
     assert_eq!(types(&out), ["call.hangup", "call.recording.saved"]);
     assert_eq!(out.recordings[0].duration_ms, 10_000);
     assert!(RecordRequest::parse(&Body::from_value(json!({"format": "wav"})).unwrap()).is_err());
+}
+
+fn service_req(action: &str, v: Value) -> ServiceRequest {
+    ServiceRequest::parse(action, &Body::from_value(v).unwrap()).unwrap()
+}
+
+#[test]
+fn services_start_stop_and_stop_with_the_call() {
+    let mut c = answered();
+    let start = service_req("streaming_start", json!({"stream_url": "wss://media.example/s"}));
+    let out = c.service(&cmd(None, None), &start).unwrap();
+    assert_eq!(types(&out), ["streaming.started"]);
+    assert_eq!(out.events[0].payload["stream_url"], "wss://media.example/s");
+    assert_eq!(c.service(&cmd(None, None), &start).unwrap_err().error_object()["code"], "90423");
+    let stop = service_req("suppression_stop", json!({}));
+    assert_eq!(c.service(&cmd(None, None), &stop).unwrap_err().error_object()["code"], "90423");
+    let out = c.service(&cmd(None, None), &service_req("suppression_start", json!({"direction": "both"}))).unwrap();
+    assert!(out.events.is_empty(), "noise suppression has no webhooks");
+    c.service(&cmd(None, None), &service_req("siprec_start", json!({"connector_name": "rec"}))).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(9)).unwrap();
+    assert_eq!(types(&out), ["streaming.stopped", "siprec.stopped", "call.hangup"]);
+    assert_eq!(out.events[1].payload["hangup_cause"], "normal_clearing");
+    let bad = |a: &str, v: Value| ServiceRequest::parse(a, &Body::from_value(v).unwrap()).unwrap_err().pointer;
+    assert_eq!(bad("streaming_start", json!({"stream_url": "http://x"})).as_deref(), Some("/stream_url"));
+    assert_eq!(bad("fork_start", json!({})).as_deref(), Some("/rx"));
+    assert_eq!(bad("fork_start", json!({"rx": "udp:1.2.3.4"})).as_deref(), Some("/rx"));
+    assert_eq!(bad("siprec_start", json!({})).as_deref(), Some("/connector_name"));
+}
+
+#[test]
+fn queues_enqueue_leave_time_out_and_end() {
+    let mut c = answered();
+    let out = c.enqueue(&cmd(None, None), "support", 2, Some(60), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.enqueued"]);
+    assert_eq!(
+        (out.events[0].payload["queue"].as_str(), out.events[0].payload["current_position"].as_i64()),
+        (Some("support"), Some(2))
+    );
+    assert!(c.enqueue(&cmd(None, None), "support", 2, None, secs(10)).is_err());
+    let (t, due) = timer_at(&out);
+    let out = c.on_timer(t, due);
+    assert_eq!(
+        (out.events[0].payload["reason"].as_str(), out.events[0].payload["wait_time_secs"].as_i64()),
+        (Some("timeout"), Some(60))
+    );
+    assert_eq!(c.leave_queue(&cmd(None, None), secs(80)).unwrap_err().error_object()["code"], "90423");
+    c.enqueue(&cmd(None, None), "support", 1, None, secs(80)).unwrap();
+    let out = c.leave_queue(&cmd(None, None), secs(85)).unwrap();
+    assert_eq!(out.events[0].payload["reason"], "leave");
+    c.enqueue(&cmd(None, None), "support", 1, None, secs(90)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(95)).unwrap();
+    assert_eq!(types(&out), ["call.dequeued", "call.hangup"]);
+    assert_eq!(out.events[0].payload["reason"], "hangup");
 }

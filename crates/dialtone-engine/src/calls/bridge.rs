@@ -29,7 +29,7 @@ impl Engine {
                 let (_, other) = self.load_call(&caller.id, &other_id).await?;
                 other.bridgeable()?;
             }
-            let out = call.bridge(&cmd, &other_id, park)?;
+            let out = call.bridge(&cmd, &other_id, park, now)?;
             let cs = self.transition(ChangeSet::new(), doc, call, out, now).await?;
             self.commit(&cs).await
         })

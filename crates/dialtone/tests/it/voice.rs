@@ -15,8 +15,19 @@ pub async fn application(c: &Client, url: &str) -> String {
     r.body["data"]["id"].as_str().unwrap().to_owned()
 }
 
-/// The spec's callback name for an event type (`call.hangup` → `callHangup`).
+/// The spec's callback name for an event type (`call.hangup` → `callHangup`,
+/// `streaming.started` → `callStreamingStarted`, `call.dequeued` → `callLeftQueue`).
 fn callback_name(event_type: &str) -> String {
+    if event_type == "call.dequeued" {
+        return "callLeftQueue".into();
+    }
+    let prefixed;
+    let event_type = if event_type.starts_with("call.") {
+        event_type
+    } else {
+        prefixed = format!("call.{event_type}");
+        &prefixed
+    };
     let mut out = String::new();
     let mut upper = false;
     for ch in event_type.chars() {

@@ -420,3 +420,78 @@ async fn recordings_are_saved_with_a_wav_dialtone_serves() {
     assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(4_000));
     assert_eq!(s.post(&path(&id, "record_stop"), json!({})).await.code(), "90018");
 }
+
+#[tokio::test]
+async fn services_and_queues_report_their_webhooks() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let id = answered_call(&s, &rx).await;
+    for (action, body, event) in [
+        ("fork_start", json!({"rx": "udp:10.0.0.1:5000", "tx": "udp:10.0.0.1:5001"}), Some("call.fork.started")),
+        ("fork_stop", json!({}), Some("call.fork.stopped")),
+        ("siprec_start", json!({"connector_name": "recorder", "sip_transport": "tls"}), Some("siprec.started")),
+        ("siprec_stop", json!({}), Some("siprec.stopped")),
+        (
+            "streaming_start",
+            json!({"stream_url": "wss://media.example/s", "stream_track": "both_tracks"}),
+            Some("streaming.started"),
+        ),
+        ("streaming_stop", json!({}), Some("streaming.stopped")),
+        ("transcription_start", json!({"transcription_engine": "Telnyx"}), None),
+        ("transcription_stop", json!({}), None),
+        ("suppression_start", json!({"direction": "both"}), None),
+        ("suppression_stop", json!({}), None),
+        ("switch_supervisor_role", json!({"role": "whisper"}), None),
+    ] {
+        let n = events_of(&rx, &id).len();
+        let r = s.post(&path(&id, action), body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.text);
+        if let Some(e) = event {
+            assert_eq!(wait_events(&rx, &id, n + 1).await[n].0, e, "{action}");
+        }
+    }
+    let r = s.post(&path(&id, "fork_stop"), json!({})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"), "not running: {}", r.text);
+    for (action, body, at) in [
+        ("streaming_start", json!({}), "/stream_url"),
+        ("fork_start", json!({"rx": "10.0.0.1"}), "/rx"),
+        ("switch_supervisor_role", json!({"role": "boss"}), "/role"),
+        ("enqueue", json!({}), "/queue_name"),
+        ("enqueue", json!({"queue_name": "q", "max_wait_time_secs": 0}), "/max_wait_time_secs"),
+    ] {
+        let r = s.post(&path(&id, action), body).await;
+        assert_eq!((r.status, pointer(&r)), (422, Some(at)), "{action}: {}", r.text);
+    }
+
+    // Two calls in one queue: positions 1 and 2; the second times out, the first leaves.
+    let other = answered_call(&s, &rx).await;
+    assert_eq!(s.post(&path(&id, "enqueue"), json!({"queue_name": "support"})).await.status, 200);
+    let r = s.post(&path(&other, "enqueue"), json!({"queue_name": "support", "max_wait_time_secs": 30})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let n = events_of(&rx, &id).len();
+    let e = last(&wait_events(&rx, &id, n).await).clone();
+    assert_eq!((e["queue"].as_str(), e["current_position"].as_i64()), (Some("support"), Some(1)));
+    let eo = wait_events(&rx, &other, 3).await;
+    assert_eq!((eo[2].0.as_str(), eo[2].1["current_position"].as_i64()), ("call.enqueued", Some(2)));
+    let r = s.post(&path(&id, "enqueue"), json!({"queue_name": "support"})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"));
+    advance(&s, 30_000).await;
+    let eo = wait_events(&rx, &other, 4).await;
+    assert_eq!(
+        (eo[3].0.as_str(), eo[3].1["reason"].as_str(), eo[3].1["wait_time_secs"].as_i64()),
+        ("call.dequeued", Some("timeout"), Some(30))
+    );
+    assert_eq!(s.post(&path(&id, "leave_queue"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, n + 1).await;
+    assert_eq!((last(&ev)["reason"].as_str(), last(&ev)["wait_time_secs"].as_i64()), (Some("leave"), Some(30)));
+    assert_eq!(s.post(&path(&id, "leave_queue"), json!({})).await.code(), "90423");
+
+    // The hang-up stops running services.
+    let n = events_of(&rx, &id).len();
+    assert_eq!(s.post(&path(&id, "streaming_start"), json!({"stream_url": "wss://m.example/"})).await.status, 200);
+    assert_eq!(s.post(&path(&id, "hangup"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, n + 3).await;
+    assert_eq!(types(&ev)[n..], ["streaming.started", "streaming.stopped", "call.hangup"]);
+    let r = s.post(&path(&id, "streaming_stop"), json!({})).await;
+    assert_eq!((r.status, r.code()), (422, "90018"));
+}
