@@ -450,8 +450,9 @@ async fn far_end_hangup(State(st): State<AppState>, headers: HeaderMap, Path(id)
     )
 }
 
-/// `{"digits": "1234#"}`: the far end of one of the caller's answered calls presses these
-/// digits now (a `call.dtmf.received` each, fed to a running gather).
+/// `{"digits": "1234#", "delay_ms": 0}`: the far end of one of the caller's answered calls
+/// presses these digits now, or `delay_ms` from now (a `call.dtmf.received` each, fed to a
+/// running gather).
 async fn far_end_dtmf(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -466,7 +467,8 @@ async fn far_end_dtmf(
             if digits.chars().count() > 128 || !digits.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c)) {
                 return Err(ApiError::invalid("digits", "'digits' are up to 128 of 0-9, A-D, * and #."));
             }
-            let call = st.engine.far_end_dtmf(&acct, &id, digits).await?;
+            let delay = body.opt_int_in("delay_ms", 0, 3_600_000)?.unwrap_or(0) as u64;
+            let call = st.engine.far_end_dtmf(&acct, &id, digits, delay).await?;
             Ok(Reply::data(call.to_json(st.engine.clock.now())))
         }
         .await,

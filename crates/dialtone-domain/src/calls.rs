@@ -168,6 +168,8 @@ pub enum Timer {
     ReferEnd { seq: u32 },
     /// `max_wait_time_secs` of the enqueue number `seq` passed.
     QueueTimeout { seq: u32 },
+    /// The far end presses the digits scheduled as number `seq` (see [`Call::far_presses`]).
+    FarPress { seq: u32 },
 }
 
 /// A webhook to send.
@@ -456,6 +458,9 @@ pub struct Call {
     pub supervisor_role: Option<String>,
     #[serde(default)]
     pub queue: Option<Queued>,
+    /// Digits the far end will press: (timer number, digits).
+    #[serde(default)]
+    pub far_presses: Vec<(u32, String)>,
 }
 
 impl Call {
@@ -496,6 +501,7 @@ impl Call {
             services: Vec::new(),
             supervisor_role: None,
             queue: None,
+            far_presses: Vec::new(),
         }
     }
 
@@ -666,6 +672,9 @@ impl Call {
                 if self.answering_machine_detection != "disabled" {
                     out.timers.push((Timer::MachineDetection, now + ms(far_end::MACHINE_DETECTION_MS)));
                 }
+                if let Some((after, digits)) = far_end::presses(&self.to) {
+                    out.timers.push(self.schedule_press(digits, after, now));
+                }
                 out
             }
             Timer::FarRefuse if ringing && outgoing => {
@@ -710,6 +719,13 @@ impl Call {
             Timer::MediaEnd { .. } | Timer::GatherCheck { .. } if self.is_answered() => self.on_media_timer(timer, now),
             Timer::ReferEnd { seq } if self.is_answered() => self.on_refer_timer(seq, now),
             Timer::QueueTimeout { seq } if self.is_answered() => self.on_queue_timer(seq, now),
+            Timer::FarPress { seq } if self.is_answered() => {
+                let Some(i) = self.far_presses.iter().position(|(s, _)| *s == seq) else {
+                    return Outcome::default();
+                };
+                let (_, digits) = self.far_presses.remove(i);
+                self.far_dtmf(&digits, now).unwrap_or_default()
+            }
             _ => Outcome::default(),
         }
     }

@@ -398,6 +398,23 @@ impl Call {
         Ok(out)
     }
 
+    /// The far end will press `digits` `after_ms` from now: the timer to set.
+    pub fn schedule_press(&mut self, digits: &str, after_ms: u64, now: DateTime<Utc>) -> (Timer, DateTime<Utc>) {
+        self.media_seq += 1;
+        self.far_presses.push((self.media_seq, digits.to_owned()));
+        (Timer::FarPress { seq: self.media_seq }, now + ms(after_ms))
+    }
+
+    /// The far end presses `digits` after `delay_ms` (simulation API): at once when 0.
+    pub fn far_dtmf_after(&mut self, digits: &str, delay_ms: u64, now: DateTime<Utc>) -> Result<Outcome> {
+        if delay_ms == 0 {
+            return self.far_dtmf(digits, now);
+        }
+        self.require_answered()?;
+        let timer = self.schedule_press(digits, delay_ms, now);
+        Ok(Outcome { timers: vec![timer], ..Outcome::default() })
+    }
+
     /// A media or gather timer fired (see [`Timer::MediaEnd`], [`Timer::GatherCheck`]).
     pub(super) fn on_media_timer(&mut self, timer: Timer, now: DateTime<Utc>) -> Outcome {
         let mut out = Outcome::default();

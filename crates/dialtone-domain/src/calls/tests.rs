@@ -680,3 +680,26 @@ fn queues_enqueue_leave_time_out_and_end() {
     assert_eq!(types(&out), ["call.dequeued", "call.hangup"]);
     assert_eq!(out.events[0].payload["reason"], "hangup");
 }
+
+#[test]
+fn the_pressing_destination_presses_its_digits_after_the_answer() {
+    let (mut c, _) = Call::dial(
+        Setup { to: "+15550200007".into(), ..setup(None) },
+        &dial_req(json!({"to": "+15550200007"})),
+        Some(far_end::behaviour("+15550200007")),
+        t0(),
+    );
+    let out = c.on_timer(Timer::FarAnswer, secs(3));
+    let (t, due) = timer_at(&out);
+    assert_eq!((t, due), (Timer::FarPress { seq: 1 }, secs(5)));
+    c.command(&cmd(None, None), req("gather", json!({})), secs(4)).unwrap();
+    let out = c.on_timer(t, due);
+    assert_eq!(gather_status(&out), ("valid".into(), "1234".into()));
+    assert_eq!(c.on_timer(t, due), Outcome::default(), "pressed once");
+    // Live presses can wait too.
+    let out = c.far_dtmf_after("9", 1_500, secs(10)).unwrap();
+    assert!(out.events.is_empty());
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(10) + Duration::milliseconds(1_500));
+    assert_eq!(types(&c.on_timer(t, due)), ["call.dtmf.received"]);
+}

@@ -102,13 +102,13 @@ impl Engine {
         })
     }
 
-    /// The far end of one of the account's answered calls presses `digits` now
-    /// (simulation API).
-    pub async fn far_end_dtmf(&self, caller: &Account, id: &str, digits: &str) -> Result<Call> {
+    /// The far end of one of the account's answered calls presses `digits` now, or
+    /// `delay_ms` from now (simulation API).
+    pub async fn far_end_dtmf(&self, caller: &Account, id: &str, digits: &str, delay_ms: u64) -> Result<Call> {
         retry_on_conflict!({
             let (doc, mut call) = self.load_call(&caller.id, id).await?;
             let now = self.clock.now();
-            let out = call.far_dtmf(digits, now)?;
+            let out = call.far_dtmf_after(digits, delay_ms, now)?;
             let cs = self.transition(ChangeSet::new(), doc, call.clone(), out, now).await?;
             self.commit(&cs).await.map(|_| call.clone())
         })

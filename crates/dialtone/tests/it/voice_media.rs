@@ -495,3 +495,30 @@ async fn services_and_queues_report_their_webhooks() {
     let r = s.post(&path(&id, "streaming_stop"), json!({})).await;
     assert_eq!((r.status, r.code()), (422, "90018"));
 }
+
+#[tokio::test]
+async fn the_far_end_presses_digits_on_its_script() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    // +15550200007 answers after 3 s and presses 1234# 2 s later.
+    let id = dial_ok(&s, &app, "+15550200007", json!({})).await;
+    advance(&s, 3_000).await;
+    wait_events(&rx, &id, 2).await;
+    assert_eq!(s.post(&path(&id, "gather"), json!({"maximum_digits": 4, "terminating_digit": "#"})).await.status, 200);
+    advance(&s, 2_000).await;
+    let ev = wait_events(&rx, &id, 7).await;
+    let (_, g) = ev.iter().find(|(t, _)| t == "call.gather.ended").unwrap();
+    assert_eq!((g["status"].as_str(), g["digits"].as_str()), (Some("valid"), Some("1234")));
+    // A live press can be scheduled.
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "5", "delay_ms": 1000})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let n = events_of(&rx, &id).len();
+    advance(&s, 999).await;
+    assert_eq!(events_of(&rx, &id).len(), n);
+    advance(&s, 1).await;
+    let ev = wait_events(&rx, &id, n + 1).await;
+    assert_eq!((ev[n].0.as_str(), ev[n].1["digit"].as_str()), ("call.dtmf.received", Some("5")));
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "5", "delay_ms": -1})).await;
+    assert_eq!((r.status, pointer(&r)), (422, Some("/delay_ms")));
+}
