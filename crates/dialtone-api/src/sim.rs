@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/short_codes", post(short_code))
         .route("/_dialtone/sim/calls", post(inbound_call))
         .route("/_dialtone/sim/calls/{id}/hangup", post(far_end_hangup))
+        .route("/_dialtone/sim/calls/{id}/dtmf", post(far_end_dtmf))
+        .route("/_dialtone/recordings/{file}", get(recording))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -446,4 +448,41 @@ async fn far_end_hangup(State(st): State<AppState>, headers: HeaderMap, Path(id)
         }
         .await,
     )
+}
+
+/// `{"digits": "1234#", "delay_ms": 0}`: the far end of one of the caller's answered calls
+/// presses these digits now, or `delay_ms` from now (a `call.dtmf.received` each, fed to a
+/// running gather).
+async fn far_end_dtmf(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let digits = body.req_str("digits")?;
+            if digits.chars().count() > 128 || !digits.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c)) {
+                return Err(ApiError::invalid("digits", "'digits' are up to 128 of 0-9, A-D, * and #."));
+            }
+            let delay = body.opt_int_in("delay_ms", 0, 3_600_000)?.unwrap_or(0) as u64;
+            let call = st.engine.far_end_dtmf(&acct, &id, digits, delay).await?;
+            Ok(Reply::data(call.to_json(st.engine.clock.now())))
+        }
+        .await,
+    )
+}
+
+/// `GET /_dialtone/recordings/{id}.wav`: a call recording's audio (8 kHz mono PCM WAV). No
+/// API key: like Telnyx's recording URLs, the URL itself is the credential.
+async fn recording(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(id) = file.strip_suffix(".wav") else {
+        return respond(Err(ApiError::not_found().detail("Recordings are served as {id}.wav.")));
+    };
+    match st.engine.recording(id).await {
+        Ok(r) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], r.wav()).into_response(),
+        Err(e) => respond(Err(e)),
+    }
 }

@@ -160,6 +160,16 @@ pub enum Timer {
     MachineDetection,
     /// The ended call is forgotten (handled by the engine).
     Expire,
+    /// The playing prompt (speak or playback) number `seq` ends.
+    MediaEnd { seq: u32 },
+    /// The gather number `seq` may have timed out (a digit since may have moved its deadline).
+    GatherCheck { seq: u32 },
+    /// The far end reports on the REFER number `seq`.
+    ReferEnd { seq: u32 },
+    /// `max_wait_time_secs` of the enqueue number `seq` passed.
+    QueueTimeout { seq: u32 },
+    /// The far end presses the digits scheduled as number `seq` (see [`Call::far_presses`]).
+    FarPress { seq: u32 },
 }
 
 /// A webhook to send.
@@ -184,6 +194,10 @@ pub struct Outcome {
     pub events: Vec<Emit>,
     pub timers: Vec<(Timer, DateTime<Utc>)>,
     pub peer: Option<PeerSignal>,
+    /// Another leg (bridged, or transferred) that must learn of this transition.
+    pub link: Option<(String, Link)>,
+    /// Recordings finished, to keep for download.
+    pub recordings: Vec<SavedRecording>,
 }
 
 /// The fields every command shares.
@@ -418,6 +432,35 @@ pub struct Call {
     pub commands: Vec<(String, DateTime<Utc>)>,
     /// Timers set so far (numbers each timer's job).
     pub timers_set: u32,
+    /// Prompts: the first plays, the others wait their turn.
+    #[serde(default)]
+    pub media: Vec<Media>,
+    /// The running gather.
+    #[serde(default)]
+    pub gather: Option<Gather>,
+    /// Numbers prompts and gathers.
+    #[serde(default)]
+    pub media_seq: u32,
+    /// The leg a transfer dialled this one for: bridged with it on the answer.
+    #[serde(default)]
+    pub transfer_of: Option<String>,
+    /// Stay up (answered) when the bridged leg ends, instead of hanging up with it.
+    #[serde(default)]
+    pub park_after_unbridge: bool,
+    #[serde(default)]
+    pub refer: Option<Refer>,
+    #[serde(default)]
+    pub recording: Option<Recording>,
+    /// Services running (fork, siprec, streaming, transcription, suppression).
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub supervisor_role: Option<String>,
+    #[serde(default)]
+    pub queue: Option<Queued>,
+    /// Digits the far end will press: (timer number, digits).
+    #[serde(default)]
+    pub far_presses: Vec<(u32, String)>,
 }
 
 impl Call {
@@ -448,6 +491,17 @@ impl Call {
             end_time: None,
             commands: Vec::new(),
             timers_set: 0,
+            media: Vec::new(),
+            gather: None,
+            media_seq: 0,
+            transfer_of: None,
+            park_after_unbridge: false,
+            refer: None,
+            recording: None,
+            services: Vec::new(),
+            supervisor_role: None,
+            queue: None,
+            far_presses: Vec::new(),
         }
     }
 
@@ -618,6 +672,9 @@ impl Call {
                 if self.answering_machine_detection != "disabled" {
                     out.timers.push((Timer::MachineDetection, now + ms(far_end::MACHINE_DETECTION_MS)));
                 }
+                if let Some((after, digits)) = far_end::presses(&self.to) {
+                    out.timers.push(self.schedule_press(digits, after, now));
+                }
                 out
             }
             Timer::FarRefuse if ringing && outgoing => {
@@ -658,6 +715,16 @@ impl Call {
                 });
                 out.events.push(Emit { event_type, payload });
                 out
+            }
+            Timer::MediaEnd { .. } | Timer::GatherCheck { .. } if self.is_answered() => self.on_media_timer(timer, now),
+            Timer::ReferEnd { seq } if self.is_answered() => self.on_refer_timer(seq, now),
+            Timer::QueueTimeout { seq } if self.is_answered() => self.on_queue_timer(seq, now),
+            Timer::FarPress { seq } if self.is_answered() => {
+                let Some(i) = self.far_presses.iter().position(|(s, _)| *s == seq) else {
+                    return Outcome::default();
+                };
+                let (_, digits) = self.far_presses.remove(i);
+                self.far_dtmf(&digits, now).unwrap_or_default()
             }
             _ => Outcome::default(),
         }
@@ -704,11 +771,22 @@ impl Call {
         let mut out = Outcome::default();
         self.emit(&mut out, "call.answered");
         out.timers.push((Timer::TimeLimit, now + Duration::seconds(self.time_limit_secs)));
+        if let Some(original) = self.transfer_of.clone() {
+            let bridged = self.bridged_with(&original, now);
+            out.events.extend(bridged.events);
+            out.link = bridged.link;
+        }
         out
     }
 
     fn end(&mut self, h: Hangup, now: DateTime<Utc>) -> Outcome {
         let was_answered = self.is_answered();
+        let link = match (&self.state, &self.transfer_of) {
+            (State::Bridged { with }, _) => Some((with.clone(), Link::Unbridged)),
+            (State::Ringing, Some(original)) => Some((original.clone(), Link::TransferFailed)),
+            _ => None,
+        };
+        self.refer = None;
         self.state = State::Ended;
         self.end_time = Some(now);
         // What the linked leg sees.
@@ -726,9 +804,14 @@ impl Call {
         });
         self.hangup = Some(h);
         let mut out = Outcome::default();
+        self.end_media(&mut out);
+        let cause = self.hangup.as_ref().map_or("normal_clearing", |h| h.cause.as_str());
+        self.end_services(&mut out, cause, now);
         self.emit(&mut out, "call.hangup");
+        self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
         out.peer = peer;
+        out.link = link;
         out
     }
 
@@ -854,6 +937,15 @@ impl Call {
 fn ms(n: u64) -> Duration {
     Duration::milliseconds(n as i64)
 }
+
+mod bridge;
+mod media;
+mod recording;
+mod services;
+pub use bridge::{Link, REFER_MS, Refer};
+pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
+pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};
+pub use services::{Queued, Service, ServiceRequest};
 
 #[cfg(test)]
 mod tests;

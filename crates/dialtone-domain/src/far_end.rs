@@ -34,6 +34,16 @@ pub enum Behaviour {
 /// A person answering after [`RING_MS`]: what an unknown destination does.
 pub const DEFAULT: Behaviour = Behaviour::Answer { ring_ms: RING_MS, hangup_after_ms: None, machine: false };
 
+/// `+15550200007` answers after its ring and presses these digits this long after the
+/// answer: an IVR test without a live `dtmf` call.
+pub const PRESSES_MS: u64 = 2_000;
+pub const PRESSES_DIGITS: &str = "1234#";
+
+/// The digits a destination presses once answered, and when (ms after the answer).
+pub fn presses(to: &str) -> Option<(u64, &'static str)> {
+    (number_of(to) == "+15550200007").then_some((PRESSES_MS, PRESSES_DIGITS))
+}
+
 /// The number a destination names: an E.164 number as is, the user part of a SIP URI.
 pub fn number_of(to: &str) -> &str {
     let rest = to.strip_prefix("sips:").or_else(|| to.strip_prefix("sip:")).unwrap_or(to);

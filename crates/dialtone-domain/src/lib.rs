@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod audio;
 pub mod body;
 pub mod calls;
 pub mod clock;

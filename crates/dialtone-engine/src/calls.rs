@@ -44,6 +44,7 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
 /// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
+    cs = recording::keep(cs, call, out, now);
     for e in &out.events {
         if let Some(dest) = call.routing.destination(e.event_type) {
             let ev = event(e.event_type, e.payload.clone(), now);
@@ -103,6 +104,26 @@ impl Engine {
             cs = schedule(cs, &mut peer, &peer_out, now);
             peer_doc.data = peer.to_value();
             cs = cs.update(peer_doc);
+        }
+        // A bridged or transferring leg: its reaction may concern one more leg (a bridged
+        // leg hanging up with this one ends its own linked leg), followed one step on.
+        let mut link = out.link.clone().map(|(to, l)| (call.call_control_id.clone(), to, l));
+        let mut hops = 0;
+        while let Some((from, to, l)) = link.take()
+            && hops < 3
+            && to != call.call_control_id
+        {
+            hops += 1;
+            let Some(mut other_doc) = self.store.get(calls::KIND, &to).await.map_err(store_err)? else { break };
+            let Some(mut other) = Call::from_value(&other_doc.data) else { break };
+            let other_out = other.on_link(&from, &l, now);
+            if other_out == Outcome::default() {
+                break;
+            }
+            cs = schedule(cs, &mut other, &other_out, now);
+            link = other_out.link.clone().map(|(next, l)| (other.call_control_id.clone(), next, l));
+            other_doc.data = other.to_value();
+            cs = cs.update(other_doc);
         }
         Ok(cs)
     }
@@ -341,3 +362,10 @@ pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
     }
     engine.transition(ChangeSet::new(), doc, call, out, now).await.map_err(|e| e.detail)
 }
+
+mod bridge;
+mod media;
+mod recording;
+mod services;
+pub use media::{FETCH_TIMEOUT, MAX_AUDIO_BYTES};
+pub use recording::RecordAction;

@@ -2,7 +2,7 @@
 
 use crate::reply::Reply;
 use crate::{Ctx, HandlerResult};
-use dialtone_engine::calls::Action;
+use dialtone_engine::calls::{Action, RecordAction};
 use serde_json::json;
 
 pub async fn dial(ctx: Ctx) -> HandlerResult {
@@ -31,4 +31,155 @@ pub async fn reject(ctx: Ctx) -> HandlerResult {
 
 pub async fn hangup(ctx: Ctx) -> HandlerResult {
     action(ctx, Action::Hangup).await
+}
+
+/// An action of the engine's media commands (`actions/{action}`).
+async fn media(ctx: Ctx, action: &str) -> HandlerResult {
+    ctx.engine().media_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn client_state_update(ctx: Ctx) -> HandlerResult {
+    media(ctx, "client_state_update").await
+}
+
+pub async fn send_dtmf(ctx: Ctx) -> HandlerResult {
+    media(ctx, "send_dtmf").await
+}
+
+pub async fn send_sip_info(ctx: Ctx) -> HandlerResult {
+    media(ctx, "send_sip_info").await
+}
+
+pub async fn speak(ctx: Ctx) -> HandlerResult {
+    media(ctx, "speak").await
+}
+
+pub async fn playback_start(ctx: Ctx) -> HandlerResult {
+    media(ctx, "playback_start").await
+}
+
+pub async fn playback_stop(ctx: Ctx) -> HandlerResult {
+    media(ctx, "playback_stop").await
+}
+
+pub async fn gather(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather").await
+}
+
+pub async fn gather_using_audio(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_using_audio").await
+}
+
+pub async fn gather_using_speak(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_using_speak").await
+}
+
+pub async fn gather_stop(ctx: Ctx) -> HandlerResult {
+    media(ctx, "gather_stop").await
+}
+
+pub async fn bridge(ctx: Ctx) -> HandlerResult {
+    ctx.engine().bridge(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn transfer(ctx: Ctx) -> HandlerResult {
+    ctx.engine().transfer(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn refer(ctx: Ctx) -> HandlerResult {
+    ctx.engine().refer(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+/// Where the caller reached this server: recordings are served from there.
+fn base_url(ctx: &Ctx) -> String {
+    let header = |name: &str| ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or_else(|| "localhost".into());
+    let proto = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    format!("{proto}://{host}")
+}
+
+async fn record(ctx: Ctx, action: RecordAction) -> HandlerResult {
+    let base = base_url(&ctx);
+    ctx.engine().record_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body, &base).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn record_start(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Start).await
+}
+
+pub async fn record_pause(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Pause).await
+}
+
+pub async fn record_resume(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Resume).await
+}
+
+pub async fn record_stop(ctx: Ctx) -> HandlerResult {
+    record(ctx, RecordAction::Stop).await
+}
+
+async fn service(ctx: Ctx, action: &str) -> HandlerResult {
+    ctx.engine().service_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn fork_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "fork_start").await
+}
+
+pub async fn fork_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "fork_stop").await
+}
+
+pub async fn siprec_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "siprec_start").await
+}
+
+pub async fn siprec_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "siprec_stop").await
+}
+
+pub async fn streaming_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "streaming_start").await
+}
+
+pub async fn streaming_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "streaming_stop").await
+}
+
+pub async fn transcription_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "transcription_start").await
+}
+
+pub async fn transcription_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "transcription_stop").await
+}
+
+pub async fn suppression_start(ctx: Ctx) -> HandlerResult {
+    service(ctx, "suppression_start").await
+}
+
+pub async fn suppression_stop(ctx: Ctx) -> HandlerResult {
+    service(ctx, "suppression_stop").await
+}
+
+pub async fn switch_supervisor_role(ctx: Ctx) -> HandlerResult {
+    ctx.engine().switch_supervisor_role(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn enqueue(ctx: Ctx) -> HandlerResult {
+    ctx.engine().enqueue(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+pub async fn leave_queue(ctx: Ctx) -> HandlerResult {
+    ctx.engine().leave_queue(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
+    Ok(Reply::data(json!({ "result": "ok" })))
 }

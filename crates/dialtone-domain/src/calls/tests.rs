@@ -348,3 +348,358 @@ fn the_far_end_hangs_up_on_demand() {
     let (mut call, _) = dial(Behaviour::NoAnswer, json!({}));
     assert_eq!(hangup_of(&call.far_hangup(secs(4)).unwrap()), h("call_rejected", "callee", "603"));
 }
+
+fn answered() -> Call {
+    let (mut c, _) = dial(far_end::DEFAULT, json!({}));
+    c.on_timer(Timer::FarAnswer, secs(3));
+    c
+}
+
+fn req(action: &str, v: Value) -> Request {
+    Request::parse(action, &Body::from_value(v).unwrap()).unwrap()
+}
+
+fn req_err(action: &str, v: Value) -> (String, String) {
+    let e = Request::parse(action, &Body::from_value(v).unwrap()).unwrap_err();
+    (e.error_object()["code"].as_str().unwrap().to_owned(), e.pointer.clone().unwrap_or_default())
+}
+
+fn timer_at(out: &Outcome) -> (Timer, DateTime<Utc>) {
+    *out.timers.last().expect("a timer")
+}
+
+#[test]
+fn small_commands_check_the_call_state() {
+    let (mut ringing, _) = dial(far_end::DEFAULT, json!({}));
+    let out =
+        ringing.command(&cmd(None, Some("bmV3")), req("client_state_update", json!({"client_state": "bmV3"})), t0());
+    assert_eq!(out.unwrap(), Outcome::default());
+    assert_eq!(ringing.client_state.as_deref(), Some("bmV3"));
+    let e = ringing.command(&cmd(None, None), req("send_dtmf", json!({"digits": "12"})), t0()).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90034");
+    let mut c = answered();
+    assert!(c.command(&cmd(None, None), req("send_dtmf", json!({"digits": "1w2#"})), secs(4)).is_ok());
+    let sip = req("send_sip_info", json!({"content_type": "application/json", "body": "{}"}));
+    assert!(c.command(&cmd(None, None), sip.clone(), secs(4)).is_ok());
+    c.hangup(&cmd(None, None), secs(5)).unwrap();
+    let e = c.command(&cmd(None, None), sip, secs(6)).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90018");
+    assert_eq!(req_err("send_dtmf", json!({})), ("10004".into(), "/digits".into()));
+    assert_eq!(req_err("send_dtmf", json!({"digits": "12x"})), ("10015".into(), "/digits".into()));
+    assert_eq!(req_err("send_dtmf", json!({"digits": "1", "duration_millis": 50})).1, "/duration_millis");
+    assert_eq!(req_err("send_sip_info", json!({"content_type": "text"})).1, "/content_type");
+    assert_eq!(req_err("client_state_update", json!({})).1, "/client_state");
+}
+
+#[test]
+fn speak_lasts_its_text_at_the_speaking_rate() {
+    let mut c = answered();
+    let text = "x".repeat(45);
+    let out = c.command(&cmd(None, None), req("speak", json!({"payload": text, "voice": "female"})), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.speak.started"]);
+    let (timer, due) = timer_at(&out);
+    assert_eq!(due, secs(13), "45 characters at 15 a second");
+    let out = c.on_timer(timer, due);
+    assert_eq!(types(&out), ["call.speak.ended"]);
+    assert_eq!(out.events[0].payload["status"], "completed");
+    assert_eq!(c.on_timer(timer, due), Outcome::default(), "once");
+    // SSML tags are not spoken; a hang-up ends the speech first.
+    let out = c
+        .command(
+            &cmd(None, None),
+            req("speak", json!({"payload": "<speak>hi</speak>", "payload_type": "ssml", "voice": "male"})),
+            secs(20),
+        )
+        .unwrap();
+    assert_eq!(timer_at(&out).1, secs(21), "at least a second");
+    let out = c.hangup(&cmd(None, None), secs(20)).unwrap();
+    assert_eq!(types(&out), ["call.speak.ended", "call.hangup"]);
+    assert_eq!(out.events[0].payload["status"], "call_hangup");
+    assert_eq!(req_err("speak", json!({"payload": "hi"})).1, "/voice");
+    assert_eq!(req_err("speak", json!({"voice": "male", "payload": "a".repeat(3001)})).1, "/payload");
+}
+
+#[test]
+fn playbacks_queue_loop_stop_and_fail() {
+    let mut c = answered();
+    let mut p = match req("playback_start", json!({"audio_url": "http://a.example/x.wav", "loop": 2})) {
+        Request::Playback(p) => p,
+        other => panic!("{other:?}"),
+    };
+    p.length = Some(Ok(1_500));
+    let out = c.command(&cmd(None, None), Request::Playback(p.clone()), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.playback.started"]);
+    assert_eq!(out.events[0].payload["media_url"], "http://a.example/x.wav");
+    let (first, due) = timer_at(&out);
+    assert_eq!(due, secs(13), "two loops of 1.5 s");
+    // A second one waits its turn, then plays.
+    let out = c.command(&cmd(None, None), Request::Playback(p.clone()), secs(11)).unwrap();
+    assert!(out.events.is_empty());
+    let out = c.on_timer(first, due);
+    assert_eq!(types(&out), ["call.playback.ended", "call.playback.started"]);
+    // playback_stop cancels it.
+    let out = c.command(&cmd(None, None), req("playback_stop", json!({})), secs(14)).unwrap();
+    assert_eq!(types(&out), ["call.playback.ended"]);
+    assert_eq!(out.events[0].payload["status"], "cancelled");
+    // Audio that could not be had ends at once, with why.
+    p.length = Some(Err(("file_not_found", "404 from the server".into())));
+    let out = c.command(&cmd(None, None), Request::Playback(p), secs(15)).unwrap();
+    assert_eq!(types(&out), ["call.playback.ended"]);
+    assert_eq!(out.events[0].payload["status"], "file_not_found");
+    assert!(c.media.is_empty());
+    assert_eq!(req_err("playback_start", json!({})).1, "/audio_url");
+    assert_eq!(req_err("playback_start", json!({"audio_url": "ftp://x/y.mp3"})).1, "/audio_url");
+    assert_eq!(req_err("playback_start", json!({"media_name": "greeting"})).1, "/media_name");
+    assert_eq!(req_err("playback_start", json!({"audio_url": "http://a.example/x", "loop": 0})).1, "/loop");
+}
+
+fn gather_status(out: &Outcome) -> (String, String) {
+    let p = &out.events.iter().find(|e| e.event_type == "call.gather.ended").expect("call.gather.ended").payload;
+    (p["status"].as_str().unwrap().into(), p["digits"].as_str().unwrap().into())
+}
+
+#[test]
+fn gathers_end_valid_invalid_on_timeout_or_when_stopped() {
+    let mut c = answered();
+    c.command(&cmd(None, None), req("gather", json!({"minimum_digits": 2, "maximum_digits": 4})), secs(10)).unwrap();
+    let out = c.far_dtmf("12#", secs(11)).unwrap();
+    assert_eq!(types(&out), ["call.dtmf.received", "call.dtmf.received", "call.dtmf.received", "call.gather.ended"]);
+    assert_eq!(out.events[0].payload["digit"], "1");
+    assert_eq!(gather_status(&out), ("valid".into(), "12".into()));
+    // Too few digits before the terminating one.
+    c.command(&cmd(None, None), req("gather", json!({"minimum_digits": 2})), secs(20)).unwrap();
+    assert_eq!(gather_status(&c.far_dtmf("1#", secs(21)).unwrap()), ("invalid".into(), "1".into()));
+    // The maximum ends it; a digit outside valid_digits makes it invalid.
+    c.command(&cmd(None, None), req("gather", json!({"maximum_digits": 3, "valid_digits": "123"})), secs(30)).unwrap();
+    assert_eq!(gather_status(&c.far_dtmf("124", secs(31)).unwrap()), ("invalid".into(), "124".into()));
+    // No digit within the initial timeout.
+    let out = c.command(&cmd(None, None), req("gather", json!({"initial_timeout_millis": 2000})), secs(40)).unwrap();
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(42));
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("timeout".into(), String::new()));
+    // The inter-digit timeout ends it with what came.
+    c.command(&cmd(None, None), req("gather", json!({"inter_digit_timeout_millis": 3000})), secs(50)).unwrap();
+    let out = c.far_dtmf("7", secs(51)).unwrap();
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(54));
+    let out = c.on_timer(Timer::GatherCheck { seq: c.gather.as_ref().unwrap().seq }, secs(53));
+    assert!(out.events.is_empty(), "an older deadline does not end it");
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("valid".into(), "7".into()));
+    // gather_stop cancels; a hang-up ends it with call_hangup.
+    c.command(&cmd(None, None), req("gather", json!({})), secs(60)).unwrap();
+    c.far_dtmf("9", secs(61)).unwrap();
+    let out = c.command(&cmd(None, None), Request::GatherStop, secs(62)).unwrap();
+    assert_eq!(gather_status(&out), ("cancelled".into(), "9".into()));
+    c.command(&cmd(None, None), req("gather", json!({})), secs(70)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(71)).unwrap();
+    assert_eq!(types(&out), ["call.gather.ended", "call.hangup"]);
+    assert_eq!(gather_status(&out).0, "call_hangup");
+    assert_eq!(req_err("gather", json!({"minimum_digits": 5, "maximum_digits": 2})).1, "/minimum_digits");
+    assert_eq!(req_err("gather", json!({"terminating_digit": "##"})).1, "/terminating_digit");
+    assert_eq!(req_err("gather", json!({"valid_digits": "12x"})).1, "/valid_digits");
+    assert_eq!(req_err("gather", json!({"maximum_digits": 0})).0, "10033");
+}
+
+#[test]
+fn gather_using_speak_waits_after_its_prompt_and_a_digit_interrupts_it() {
+    let mut c = answered();
+    let body = json!({"payload": "x".repeat(30), "voice": "female", "timeout_millis": 4000});
+    let out = c.command(&cmd(None, None), req("gather_using_speak", body.clone()), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.speak.started"]);
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(12));
+    let out = c.on_timer(t, due);
+    assert_eq!(types(&out), ["call.speak.ended"]);
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(16), "timeout_millis after the prompt");
+    assert_eq!(gather_status(&c.on_timer(t, due)), ("timeout".into(), String::new()));
+    // A digit during the prompt stops it.
+    c.command(&cmd(None, None), req("gather_using_speak", body), secs(20)).unwrap();
+    let out = c.far_dtmf("5", secs(21)).unwrap();
+    assert_eq!(types(&out), ["call.dtmf.received", "call.speak.ended"]);
+    assert!(c.media.is_empty());
+    assert_eq!(gather_status(&c.far_dtmf("#", secs(22)).unwrap()), ("valid".into(), "5".into()));
+}
+
+#[test]
+fn bridged_calls_tell_each_other_and_end_together() {
+    let mut a = answered();
+    let mut b = answered();
+    let b_id = b.call_control_id.clone();
+    let a_id = a.call_control_id.clone();
+    assert_eq!(
+        a.bridge(&cmd(None, None), &a_id, false, secs(5)).unwrap_err().pointer.as_deref(),
+        Some("/call_control_id")
+    );
+    b.bridgeable().unwrap();
+    let out = a.bridge(&cmd(None, Some("YnI=")), &b_id, false, secs(5)).unwrap();
+    assert_eq!(types(&out), ["call.bridged"]);
+    assert_eq!(out.link, Some((b_id.clone(), Link::Bridge)));
+    let out_b = b.on_link(&a_id, &Link::Bridge, secs(5));
+    assert_eq!(types(&out_b), ["call.bridged"]);
+    assert_eq!(b.state, State::Bridged { with: a_id.clone() });
+    assert!(b.bridgeable().is_err());
+    assert_eq!(a.bridge(&cmd(None, None), &b_id, false, secs(5)).unwrap_err().error_object()["code"], "90423");
+    // A hangs up: B, not parked, hangs up with it.
+    let out = a.hangup(&cmd(None, None), secs(10)).unwrap();
+    assert_eq!(out.link, Some((b_id.clone(), Link::Unbridged)));
+    let out_b = b.on_link(&a_id, &Link::Unbridged, secs(10));
+    assert_eq!(hangup_of(&out_b), h("normal_clearing", "callee", "unspecified"));
+    // With park_after_unbridge the other leg stays up.
+    let (mut c, mut d) = (answered(), answered());
+    let d_id = d.call_control_id.clone();
+    let c_id = c.call_control_id.clone();
+    c.bridge(&cmd(None, None), &d_id, true, secs(5)).unwrap();
+    d.park_after_unbridge = true;
+    d.on_link(&c_id, &Link::Bridge, secs(5));
+    c.hangup(&cmd(None, None), secs(6)).unwrap();
+    assert_eq!(d.on_link(&c_id, &Link::Unbridged, secs(6)), Outcome::default());
+    assert_eq!(d.state, State::Answered);
+}
+
+#[test]
+fn a_transfer_leg_bridges_on_answer_or_ends_the_original() {
+    let mut a = answered();
+    a.transfer(&cmd(None, None), false).unwrap();
+    let (mut t, _) = dial(far_end::DEFAULT, json!({}));
+    t.transfer_of = Some(a.call_control_id.clone());
+    let out = t.on_timer(Timer::FarAnswer, secs(3));
+    assert_eq!(types(&out), ["call.answered", "call.bridged"]);
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::Bridge)));
+    assert_eq!(types(&a.on_link(&t.call_control_id, &Link::Bridge, secs(3))), ["call.bridged"]);
+    // Unanswered: the original leg ends.
+    let mut a = answered();
+    let (mut t, _) = dial(Behaviour::Busy { after_ms: 1000 }, json!({}));
+    t.transfer_of = Some(a.call_control_id.clone());
+    let out = t.on_timer(Timer::FarRefuse, secs(1));
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::TransferFailed)));
+    assert_eq!(hangup_of(&a.on_link(&t.call_control_id, &Link::TransferFailed, secs(1))).0, "normal_clearing");
+}
+
+#[test]
+fn refer_reports_what_the_far_end_answers() {
+    let mut a = answered();
+    let out = a.refer(&cmd(None, None), "sip:+15550200002@example.com", secs(5)).unwrap();
+    assert_eq!(types(&out), ["call.refer.started"]);
+    assert!(a.refer(&cmd(None, None), "sip:x@example.com", secs(5)).is_err(), "one at a time");
+    let (t, due) = timer_at(&out);
+    let out = a.on_timer(t, due);
+    assert_eq!(types(&out), ["call.refer.failed"]);
+    assert_eq!(out.events[0].payload["sip_notify_response"], 486);
+    let out = a.refer(&cmd(None, None), "sip:bob@example.com", secs(10)).unwrap();
+    let (t, due) = timer_at(&out);
+    let out = a.on_timer(t, due);
+    assert_eq!(types(&out), ["call.refer.completed", "call.hangup"]);
+    assert_eq!(hangup_of(&out), h("normal_clearing", "callee", "unspecified"));
+}
+
+#[test]
+fn recordings_pause_resume_and_are_saved_on_stop_or_hang_up() {
+    let mut c = answered();
+    let rq = RecordRequest::parse(&Body::from_value(json!({"format": "wav", "channels": "single"})).unwrap()).unwrap();
+    let e = c.record_stop(&cmd(None, None), None, secs(4)).unwrap_err();
+    assert_eq!(e.error_object()["code"], "90423");
+    assert_eq!(c.record_start(&cmd(None, None), &rq, "r1", "http://h:1/", secs(10)).unwrap(), Outcome::default());
+    assert!(c.record_start(&cmd(None, None), &rq, "r2", "http://h:1", secs(10)).is_err());
+    c.record_pause(&cmd(None, None), None, false, secs(12)).unwrap();
+    assert!(c.record_pause(&cmd(None, None), None, false, secs(13)).is_err());
+    c.far_dtmf("1", secs(14)).unwrap(); // paused: not recorded
+    assert_eq!(
+        c.record_pause(&cmd(None, None), Some("other"), true, secs(15)).unwrap_err().pointer.as_deref(),
+        Some("/recording_id")
+    );
+    c.record_pause(&cmd(None, None), Some("r1"), true, secs(15)).unwrap();
+    c.far_dtmf("12", secs(16)).unwrap();
+    let out = c.record_stop(&cmd(None, None), None, secs(20)).unwrap();
+    assert_eq!(types(&out), ["call.recording.saved"]);
+    let p = &out.events[0].payload;
+    assert_eq!(p["recording_urls"]["wav"], "http://h:1/_dialtone/recordings/r1.wav");
+    assert_eq!(p["public_recording_urls"], p["recording_urls"]);
+    assert_eq!((p["channels"].as_str(), p["recording_started_at"].is_string()), (Some("single"), true));
+    let saved = &out.recordings[0];
+    assert_eq!(saved.duration_ms, 7_000, "10 s less 3 s paused");
+    assert_eq!(saved.tones, vec![(3_000, 3_250), (3_250, 3_500)]);
+    assert_eq!(crate::audio::duration_ms(&saved.wav()), Some(7_000));
+    // A hang-up saves a running recording after call.hangup.
+    c.record_start(&cmd(None, None), &rq, "r3", "http://h:1", secs(30)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(40)).unwrap();
+    assert_eq!(types(&out), ["call.hangup", "call.recording.saved"]);
+    assert_eq!(out.recordings[0].duration_ms, 10_000);
+    assert!(RecordRequest::parse(&Body::from_value(json!({"format": "wav"})).unwrap()).is_err());
+}
+
+fn service_req(action: &str, v: Value) -> ServiceRequest {
+    ServiceRequest::parse(action, &Body::from_value(v).unwrap()).unwrap()
+}
+
+#[test]
+fn services_start_stop_and_stop_with_the_call() {
+    let mut c = answered();
+    let start = service_req("streaming_start", json!({"stream_url": "wss://media.example/s"}));
+    let out = c.service(&cmd(None, None), &start).unwrap();
+    assert_eq!(types(&out), ["streaming.started"]);
+    assert_eq!(out.events[0].payload["stream_url"], "wss://media.example/s");
+    assert_eq!(c.service(&cmd(None, None), &start).unwrap_err().error_object()["code"], "90423");
+    let stop = service_req("suppression_stop", json!({}));
+    assert_eq!(c.service(&cmd(None, None), &stop).unwrap_err().error_object()["code"], "90423");
+    let out = c.service(&cmd(None, None), &service_req("suppression_start", json!({"direction": "both"}))).unwrap();
+    assert!(out.events.is_empty(), "noise suppression has no webhooks");
+    c.service(&cmd(None, None), &service_req("siprec_start", json!({"connector_name": "rec"}))).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(9)).unwrap();
+    assert_eq!(types(&out), ["streaming.stopped", "siprec.stopped", "call.hangup"]);
+    assert_eq!(out.events[1].payload["hangup_cause"], "normal_clearing");
+    let bad = |a: &str, v: Value| ServiceRequest::parse(a, &Body::from_value(v).unwrap()).unwrap_err().pointer;
+    assert_eq!(bad("streaming_start", json!({"stream_url": "http://x"})).as_deref(), Some("/stream_url"));
+    assert_eq!(bad("fork_start", json!({})).as_deref(), Some("/rx"));
+    assert_eq!(bad("fork_start", json!({"rx": "udp:1.2.3.4"})).as_deref(), Some("/rx"));
+    assert_eq!(bad("siprec_start", json!({})).as_deref(), Some("/connector_name"));
+}
+
+#[test]
+fn queues_enqueue_leave_time_out_and_end() {
+    let mut c = answered();
+    let out = c.enqueue(&cmd(None, None), "support", 2, Some(60), secs(10)).unwrap();
+    assert_eq!(types(&out), ["call.enqueued"]);
+    assert_eq!(
+        (out.events[0].payload["queue"].as_str(), out.events[0].payload["current_position"].as_i64()),
+        (Some("support"), Some(2))
+    );
+    assert!(c.enqueue(&cmd(None, None), "support", 2, None, secs(10)).is_err());
+    let (t, due) = timer_at(&out);
+    let out = c.on_timer(t, due);
+    assert_eq!(
+        (out.events[0].payload["reason"].as_str(), out.events[0].payload["wait_time_secs"].as_i64()),
+        (Some("timeout"), Some(60))
+    );
+    assert_eq!(c.leave_queue(&cmd(None, None), secs(80)).unwrap_err().error_object()["code"], "90423");
+    c.enqueue(&cmd(None, None), "support", 1, None, secs(80)).unwrap();
+    let out = c.leave_queue(&cmd(None, None), secs(85)).unwrap();
+    assert_eq!(out.events[0].payload["reason"], "leave");
+    c.enqueue(&cmd(None, None), "support", 1, None, secs(90)).unwrap();
+    let out = c.hangup(&cmd(None, None), secs(95)).unwrap();
+    assert_eq!(types(&out), ["call.dequeued", "call.hangup"]);
+    assert_eq!(out.events[0].payload["reason"], "hangup");
+}
+
+#[test]
+fn the_pressing_destination_presses_its_digits_after_the_answer() {
+    let (mut c, _) = Call::dial(
+        Setup { to: "+15550200007".into(), ..setup(None) },
+        &dial_req(json!({"to": "+15550200007"})),
+        Some(far_end::behaviour("+15550200007")),
+        t0(),
+    );
+    let out = c.on_timer(Timer::FarAnswer, secs(3));
+    let (t, due) = timer_at(&out);
+    assert_eq!((t, due), (Timer::FarPress { seq: 1 }, secs(5)));
+    c.command(&cmd(None, None), req("gather", json!({})), secs(4)).unwrap();
+    let out = c.on_timer(t, due);
+    assert_eq!(gather_status(&out), ("valid".into(), "1234".into()));
+    assert_eq!(c.on_timer(t, due), Outcome::default(), "pressed once");
+    // Live presses can wait too.
+    let out = c.far_dtmf_after("9", 1_500, secs(10)).unwrap();
+    assert!(out.events.is_empty());
+    let (t, due) = timer_at(&out);
+    assert_eq!(due, secs(10) + Duration::milliseconds(1_500));
+    assert_eq!(types(&c.on_timer(t, due)), ["call.dtmf.received"]);
+}

@@ -142,6 +142,10 @@ impl Client {
         self.send(Method::POST, path, None).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> Resp {
         self.send(Method::PATCH, path, Some(body)).await
     }

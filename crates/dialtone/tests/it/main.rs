@@ -15,4 +15,5 @@ mod spec;
 mod surface;
 mod users;
 mod voice;
+mod voice_media;
 mod webhooks;

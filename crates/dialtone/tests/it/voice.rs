@@ -15,8 +15,19 @@ pub async fn application(c: &Client, url: &str) -> String {
     r.body["data"]["id"].as_str().unwrap().to_owned()
 }
 
-/// The spec's callback name for an event type (`call.hangup` → `callHangup`).
+/// The spec's callback name for an event type (`call.hangup` → `callHangup`,
+/// `streaming.started` → `callStreamingStarted`, `call.dequeued` → `callLeftQueue`).
 fn callback_name(event_type: &str) -> String {
+    if event_type == "call.dequeued" {
+        return "callLeftQueue".into();
+    }
+    let prefixed;
+    let event_type = if event_type.starts_with("call.") {
+        event_type
+    } else {
+        prefixed = format!("call.{event_type}");
+        &prefixed
+    };
     let mut out = String::new();
     let mut upper = false;
     for ch in event_type.chars() {
@@ -34,7 +45,7 @@ fn callback_name(event_type: &str) -> String {
 
 /// The events the receiver got for one call, in order, each checked against the spec's
 /// webhook schema.
-fn events_of(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
+pub(crate) fn events_of(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
     let ev = raw_events(rx, call_control_id);
     for (_, body) in &ev {
         crate::spec::check_webhook(&callback_name(body["data"]["event_type"].as_str().unwrap()), body);
@@ -43,7 +54,7 @@ fn events_of(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
 }
 
 /// (event type, whole body) of one call's webhooks, unchecked.
-fn raw_events(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
+pub(crate) fn raw_events(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
     rx.received()
         .into_iter()
         .filter(|r| r.json["data"]["payload"]["call_control_id"] == call_control_id)
@@ -52,7 +63,7 @@ fn raw_events(rx: &Receiver, call_control_id: &str) -> Vec<(String, Value)> {
 }
 
 /// Waits until the call has had `n` webhooks; answers them.
-async fn wait_events(rx: &Receiver, call_control_id: &str, n: usize) -> Vec<(String, Value)> {
+pub(crate) async fn wait_events(rx: &Receiver, call_control_id: &str, n: usize) -> Vec<(String, Value)> {
     for _ in 0..2000 {
         if raw_events(rx, call_control_id).len() >= n {
             return events_of(rx, call_control_id);
@@ -64,7 +75,7 @@ async fn wait_events(rx: &Receiver, call_control_id: &str, n: usize) -> Vec<(Str
 }
 
 /// The call control id of the `n`th (from 1) `call.initiated` the receiver got.
-async fn nth_initiated(rx: &Receiver, n: usize) -> String {
+pub(crate) async fn nth_initiated(rx: &Receiver, n: usize) -> String {
     for _ in 0..2000 {
         let ids: Vec<String> = rx
             .received()
@@ -80,11 +91,11 @@ async fn nth_initiated(rx: &Receiver, n: usize) -> String {
     panic!("fewer than {n} calls arrived");
 }
 
-fn types(ev: &[(String, Value)]) -> Vec<&str> {
+pub(crate) fn types(ev: &[(String, Value)]) -> Vec<&str> {
     ev.iter().map(|(t, _)| t.as_str()).collect()
 }
 
-fn hangup(ev: &[(String, Value)]) -> (String, String, String) {
+pub(crate) fn hangup(ev: &[(String, Value)]) -> (String, String, String) {
     let (_, p) = ev.iter().find(|(t, _)| t == "call.hangup").expect("a call.hangup");
     (
         p["hangup_cause"].as_str().unwrap().to_owned(),
@@ -93,16 +104,16 @@ fn hangup(ev: &[(String, Value)]) -> (String, String, String) {
     )
 }
 
-fn h(c: &str, s: &str, sip: &str) -> (String, String, String) {
+pub(crate) fn h(c: &str, s: &str, sip: &str) -> (String, String, String) {
     (c.into(), s.into(), sip.into())
 }
 
-async fn dial(c: &Client, body: Value) -> Resp {
+pub(crate) async fn dial(c: &Client, body: Value) -> Resp {
     c.post("/v2/calls", body).await
 }
 
 /// Dials `to` from `app`; answers the call control id.
-async fn dial_ok(c: &Client, app: &str, to: &str, extra: Value) -> String {
+pub(crate) async fn dial_ok(c: &Client, app: &str, to: &str, extra: Value) -> String {
     let mut body = json!({"connection_id": app, "to": to, "from": "+13125550100"});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -112,17 +123,17 @@ async fn dial_ok(c: &Client, app: &str, to: &str, extra: Value) -> String {
     r.body["data"]["call_control_id"].as_str().unwrap().to_owned()
 }
 
-fn path(id: &str, action: &str) -> String {
+pub(crate) fn path(id: &str, action: &str) -> String {
     format!("/v2/calls/{id}/actions/{action}")
 }
 
-async fn status(c: &Client, id: &str) -> Value {
+pub(crate) async fn status(c: &Client, id: &str) -> Value {
     let r = c.get(&format!("/v2/calls/{id}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["data"].clone()
 }
 
-fn pointer(r: &Resp) -> Option<&str> {
+pub(crate) fn pointer(r: &Resp) -> Option<&str> {
     r.error()["source"]["pointer"].as_str()
 }
 
