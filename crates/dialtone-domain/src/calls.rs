@@ -461,6 +461,9 @@ pub struct Call {
     /// Digits the far end will press: (timer number, digits).
     #[serde(default)]
     pub far_presses: Vec<(u32, String)>,
+    /// The AI assistant / AI gather / conversation relay session.
+    #[serde(default)]
+    pub conversation: Option<Conversation>,
 }
 
 impl Call {
@@ -502,6 +505,7 @@ impl Call {
             supervisor_role: None,
             queue: None,
             far_presses: Vec::new(),
+            conversation: None,
         }
     }
 
@@ -807,6 +811,7 @@ impl Call {
         self.end_media(&mut out);
         let cause = self.hangup.as_ref().map_or("normal_clearing", |h| h.cause.as_str());
         self.end_services(&mut out, cause, now);
+        self.end_conversation(&mut out, Some("call_hangup"), now);
         self.emit(&mut out, "call.hangup");
         self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
@@ -938,10 +943,12 @@ fn ms(n: u64) -> Duration {
     Duration::milliseconds(n as i64)
 }
 
+mod ai;
 mod bridge;
 mod media;
 mod recording;
 mod services;
+pub use ai::{AiRequest, Conversation};
 pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};
