@@ -6,7 +6,8 @@ use dialtone_engine::calls::{Action, RecordAction};
 use serde_json::json;
 
 pub async fn dial(ctx: Ctx) -> HandlerResult {
-    let (call, recording_id) = ctx.engine().dial(&ctx.caller, &ctx.body).await?;
+    let base = base_url(&ctx);
+    let (call, recording_id) = ctx.engine().dial(&ctx.caller, &ctx.body, &base).await?;
     let now = ctx.engine().clock.now();
     Ok(Reply::data(call.to_dial_json(now, recording_id.as_deref())))
 }

@@ -582,3 +582,28 @@ async fn ai_sessions_run_one_at_a_time_and_report_their_end() {
         .await;
     assert_eq!((r.status, r.body["data"]["conversation_id"].as_str()), (200, Some(conv.as_str())), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_dial_with_record_records_from_the_answer() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    let r = crate::voice::dial(
+        &s,
+        json!({"connection_id": app, "to": "+15550210010", "from": "+13125550100", "record": "record-from-answer",
+            "record_format": "wav", "record_channels": "single"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = r.body["data"]["call_control_id"].as_str().unwrap().to_owned();
+    let rid = r.body["data"]["recording_id"].as_str().unwrap().to_owned();
+    // Answers after 3 s, hangs up 10 s later: 10 s recorded.
+    advance(&s, 3_000).await;
+    advance(&s, 10_000).await;
+    let ev = wait_events(&rx, &id, 4).await;
+    assert_eq!(types(&ev), ["call.initiated", "call.answered", "call.hangup", "call.recording.saved"]);
+    let url = last(&ev)["recording_urls"]["wav"].as_str().unwrap().to_owned();
+    assert!(url.ends_with(&format!("/_dialtone/recordings/{rid}.wav")), "{url}");
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(10_000));
+}
