@@ -254,7 +254,8 @@ pub struct DialRequest {
     pub timeout_secs: i64,
     pub time_limit_secs: i64,
     pub answering_machine_detection: String,
-    pub record: bool,
+    /// `record: record-from-answer`: how to record from the answer.
+    pub record: Option<RecordRequest>,
     pub command: Command,
 }
 
@@ -321,7 +322,13 @@ impl DialRequest {
         let (lo, hi) = TIME_LIMIT_RANGE;
         let time_limit_secs = body.opt_int_in("time_limit_secs", lo, hi)?.unwrap_or(DEFAULT_TIME_LIMIT_SECS);
         let amd = body.opt_enum("answering_machine_detection", AMD_MODES)?.unwrap_or("disabled").to_owned();
-        let record = body.opt_enum("record", &["record-from-answer"])?.is_some();
+        let record = match body.opt_enum("record", &["record-from-answer"])? {
+            Some(_) => Some(RecordRequest {
+                format: body.opt_enum("record_format", &["wav", "mp3"])?.unwrap_or("mp3").to_owned(),
+                channels: body.opt_enum("record_channels", &["single", "dual"])?.unwrap_or("dual").to_owned(),
+            }),
+            None => None,
+        };
         for (field, allowed) in [
             ("media_encryption", &["disabled", "SRTP", "DTLS"][..]),
             ("record_channels", &["single", "dual"]),
@@ -461,6 +468,12 @@ pub struct Call {
     /// Digits the far end will press: (timer number, digits).
     #[serde(default)]
     pub far_presses: Vec<(u32, String)>,
+    /// The AI assistant / AI gather / conversation relay session.
+    #[serde(default)]
+    pub conversation: Option<Conversation>,
+    /// A recording to start on the answer (`record: record-from-answer` on dial).
+    #[serde(default)]
+    pub pending_recording: Option<Recording>,
 }
 
 impl Call {
@@ -502,6 +515,8 @@ impl Call {
             supervisor_role: None,
             queue: None,
             far_presses: Vec::new(),
+            conversation: None,
+            pending_recording: None,
         }
     }
 
@@ -771,6 +786,10 @@ impl Call {
         let mut out = Outcome::default();
         self.emit(&mut out, "call.answered");
         out.timers.push((Timer::TimeLimit, now + Duration::seconds(self.time_limit_secs)));
+        if let Some(mut r) = self.pending_recording.take() {
+            r.started_at = now;
+            self.recording = Some(r);
+        }
         if let Some(original) = self.transfer_of.clone() {
             let bridged = self.bridged_with(&original, now);
             out.events.extend(bridged.events);
@@ -807,6 +826,7 @@ impl Call {
         self.end_media(&mut out);
         let cause = self.hangup.as_ref().map_or("normal_clearing", |h| h.cause.as_str());
         self.end_services(&mut out, cause, now);
+        self.end_conversation(&mut out, Some("call_hangup"), now);
         self.emit(&mut out, "call.hangup");
         self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
@@ -938,10 +958,12 @@ fn ms(n: u64) -> Duration {
     Duration::milliseconds(n as i64)
 }
 
+mod ai;
 mod bridge;
 mod media;
 mod recording;
 mod services;
+pub use ai::{AiRequest, Conversation};
 pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};

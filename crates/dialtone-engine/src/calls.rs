@@ -146,8 +146,9 @@ impl Engine {
         }
     }
 
-    /// `POST /calls`. Answers the call and, with `record`, the id its recording will have.
-    pub async fn dial(&self, caller: &Account, body: &Body) -> Result<(Call, Option<String>)> {
+    /// `POST /calls`. Answers the call and, with `record`, the id its recording will have
+    /// (served from `base_url`, where the caller reached this server).
+    pub async fn dial(&self, caller: &Account, body: &Body, base_url: &str) -> Result<(Call, Option<String>)> {
         let req = DialRequest::parse(body)?;
         let app = match self.application(&caller.id, &req.connection_id).await {
             Ok(a) if a.active => a,
@@ -163,7 +164,7 @@ impl Engine {
         };
         let routing = app.routing().with_overrides(body)?;
         let now = self.clock.now();
-        let recording_id = req.record.then(Engine::new_id);
+        let recording_id = req.record.is_some().then(Engine::new_id);
         // A repeated dial (same command_id within a minute) answers the first call.
         let mut cs = ChangeSet::new();
         let mut earlier_dial = None;
@@ -200,6 +201,18 @@ impl Engine {
             Destination::OnNet(..) => None,
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
+        if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
+            call.pending_recording = Some(calls::Recording {
+                id: rid.clone(),
+                format: rq.format.clone(),
+                channels: rq.channels.clone(),
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                started_at: now,
+                paused_at: None,
+                paused_ms: 0,
+                tones: Vec::new(),
+            });
+        }
         cs = schedule(cs, &mut call, &out, now);
         cs = cs.insert(call_doc(&call, now));
         if let Some(cmd_id) = &req.command.command_id {

@@ -6,7 +6,8 @@ use dialtone_engine::calls::{Action, RecordAction};
 use serde_json::json;
 
 pub async fn dial(ctx: Ctx) -> HandlerResult {
-    let (call, recording_id) = ctx.engine().dial(&ctx.caller, &ctx.body).await?;
+    let base = base_url(&ctx);
+    let (call, recording_id) = ctx.engine().dial(&ctx.caller, &ctx.body, &base).await?;
     let now = ctx.engine().clock.now();
     Ok(Reply::data(call.to_dial_json(now, recording_id.as_deref())))
 }
@@ -182,4 +183,43 @@ pub async fn enqueue(ctx: Ctx) -> HandlerResult {
 pub async fn leave_queue(ctx: Ctx) -> HandlerResult {
     ctx.engine().leave_queue(&ctx.caller, ctx.param("call_control_id"), &ctx.body).await?;
     Ok(Reply::data(json!({ "result": "ok" })))
+}
+
+/// An AI / conversation relay action; the session id is answered beside `result`.
+async fn ai(ctx: Ctx, action: &str) -> HandlerResult {
+    let session = ctx.engine().ai_action(&ctx.caller, ctx.param("call_control_id"), action, &ctx.body).await?;
+    let mut data = json!({ "result": "ok" });
+    if let Some(id) = session {
+        let key = if action == "conversation_relay_start" { "conversation_relay_id" } else { "conversation_id" };
+        data[key] = json!(id);
+    }
+    Ok(Reply::data(data))
+}
+
+pub async fn ai_assistant_start(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "ai_assistant_start").await
+}
+
+pub async fn ai_assistant_stop(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "ai_assistant_stop").await
+}
+
+pub async fn ai_assistant_join(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "ai_assistant_join").await
+}
+
+pub async fn ai_assistant_add_messages(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "ai_assistant_add_messages").await
+}
+
+pub async fn gather_using_ai(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "gather_using_ai").await
+}
+
+pub async fn conversation_relay_start(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "conversation_relay_start").await
+}
+
+pub async fn conversation_relay_stop(ctx: Ctx) -> HandlerResult {
+    ai(ctx, "conversation_relay_stop").await
 }

@@ -126,4 +126,11 @@ table! {
     "SwitchSupervisorRole" => calls::switch_supervisor_role,
     "EnqueueCall" => calls::enqueue,
     "LeaveQueue" => calls::leave_queue,
+    "CallStartAIAssistant" => calls::ai_assistant_start,
+    "CallStopAIAssistant" => calls::ai_assistant_stop,
+    "CallJoinAIAssistant" => calls::ai_assistant_join,
+    "CallAddMessagesToAIAssistant" => calls::ai_assistant_add_messages,
+    "callGatherUsingAI" => calls::gather_using_ai,
+    "CallStartConversationRelay" => calls::conversation_relay_start,
+    "CallStopConversationRelay" => calls::conversation_relay_stop,
 }

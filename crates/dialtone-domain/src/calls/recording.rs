@@ -8,6 +8,9 @@ use super::*;
 pub const RECORDING_KIND: &str = "call_recording";
 /// A recorded digit sounds this long.
 pub const DIGIT_TONE_MS: u64 = 250;
+/// The download serves at most this much audio (57.6 MB of WAV): a four-hour call would
+/// otherwise take 230 MB of memory per download.
+pub const MAX_SERVED_MS: u64 = 3_600_000;
 
 /// A recording in progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,8 +191,8 @@ impl Call {
 }
 
 impl SavedRecording {
-    /// The recording as an 8 kHz mono 16-bit PCM WAV file.
+    /// The recording as an 8 kHz mono 16-bit PCM WAV file (its first hour at most).
     pub fn wav(&self) -> Vec<u8> {
-        crate::audio::wav(self.duration_ms, 8_000, &self.tones)
+        crate::audio::wav(self.duration_ms.min(MAX_SERVED_MS), 8_000, &self.tones)
     }
 }

@@ -703,3 +703,22 @@ fn the_pressing_destination_presses_its_digits_after_the_answer() {
     assert_eq!(due, secs(10) + Duration::milliseconds(1_500));
     assert_eq!(types(&c.on_timer(t, due)), ["call.dtmf.received"]);
 }
+
+#[test]
+fn ai_sessions_are_one_at_a_time_and_end_with_the_call() {
+    let mut c = answered();
+    let ai = |a: &str, v: Value| AiRequest::parse(a, &Body::from_value(v).unwrap()).unwrap();
+    let (out, id) = c
+        .ai(&cmd(None, None), &ai("ai_assistant_start", json!({"assistant": {"id": "a1"}})), "conv-1", secs(5))
+        .unwrap();
+    assert_eq!((out, id.as_deref()), (Outcome::default(), Some("conv-1")));
+    let e = c
+        .ai(&cmd(None, None), &ai("conversation_relay_start", json!({"url": "wss://r.example"})), "x", secs(6))
+        .unwrap_err();
+    assert_eq!(e.error_object()["code"], "90423");
+    assert!(c.ai(&cmd(None, None), &ai("conversation_relay_stop", json!({})), "x", secs(6)).is_err(), "not a relay");
+    let out = c.hangup(&cmd(None, None), secs(15)).unwrap();
+    assert_eq!(types(&out), ["call.conversation.ended", "call.hangup"]);
+    assert_eq!(out.events[0].payload["duration_sec"], 10);
+    assert_eq!(out.events[0].payload["assistant_id"], "a1");
+}

@@ -71,3 +71,24 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// The AI and conversation relay actions. Answers the id of the session started or
+    /// joined (`conversation_id`, or `conversation_relay_id` for a relay).
+    pub async fn ai_action(&self, caller: &Account, id: &str, action: &str, body: &Body) -> Result<Option<String>> {
+        use dialtone_domain::calls::AiRequest;
+        let cmd = Command::parse(body)?;
+        let req = AiRequest::parse(action, body)?;
+        let new_id = uuid::Uuid::new_v4().to_string();
+        retry_on_conflict!({
+            let (doc, mut call) = self.load_call(&caller.id, id).await?;
+            let now = self.clock.now();
+            if call.is_repeat(&cmd, now) {
+                return Ok(call.conversation.as_ref().map(|c| c.id.clone()));
+            }
+            let (out, session) = call.ai(&cmd, &req, &new_id, now)?;
+            let cs = self.transition(ChangeSet::new(), doc, call, out, now).await?;
+            self.commit(&cs).await.map(|_| session.clone())
+        })
+    }
+}

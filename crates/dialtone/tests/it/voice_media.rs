@@ -522,3 +522,88 @@ async fn the_far_end_presses_digits_on_its_script() {
     let r = s.post(&format!("/_dialtone/sim/calls/{id}/dtmf"), json!({"digits": "5", "delay_ms": -1})).await;
     assert_eq!((r.status, pointer(&r)), (422, Some("/delay_ms")));
 }
+
+#[tokio::test]
+async fn ai_sessions_run_one_at_a_time_and_report_their_end() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let id = answered_call(&s, &rx).await;
+    let r = s.post(&path(&id, "ai_assistant_stop"), json!({})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"), "none running: {}", r.text);
+    let r =
+        s.post(&path(&id, "ai_assistant_start"), json!({"assistant": {"id": "assistant-1"}, "greeting": "Hi"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let conv = r.body["data"]["conversation_id"].as_str().unwrap().to_owned();
+    let r = s.post(&path(&id, "conversation_relay_start"), json!({"url": "wss://relay.example/ws"})).await;
+    assert_eq!((r.status, r.code()), (422, "90423"), "one at a time: {}", r.text);
+    let r =
+        s.post(&path(&id, "ai_assistant_add_messages"), json!({"messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    advance(&s, 12_000).await;
+    assert_eq!(s.post(&path(&id, "ai_assistant_stop"), json!({})).await.status, 200);
+    let ev = wait_events(&rx, &id, 3).await;
+    let p = last(&ev);
+    assert_eq!((ev[2].0.as_str(), p["conversation_id"].as_str()), ("call.conversation.ended", Some(conv.as_str())));
+    assert_eq!(
+        (p["duration_sec"].as_i64(), p["assistant_id"].as_str(), p["calling_party_type"].as_str()),
+        (Some(12), Some("assistant-1"), Some("pstn"))
+    );
+
+    // A relay, ended by the hang-up.
+    let r = s.post(&path(&id, "conversation_relay_start"), json!({"url": "wss://relay.example/ws"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["data"]["conversation_relay_id"].is_string());
+    s.post(&format!("/_dialtone/sim/calls/{id}/hangup"), json!({})).await;
+    let ev = wait_events(&rx, &id, 5).await;
+    assert_eq!(types(&ev)[3..], ["call.conversation.ended", "call.hangup"]);
+    assert_eq!(ev[3].1["reason"], "call_hangup");
+
+    let b = answered_call(&s, &rx).await;
+    for (action, body, at) in [
+        ("gather_using_ai", json!({}), "/parameters"),
+        ("conversation_relay_start", json!({"url": "https://x.example"}), "/url"),
+        ("ai_assistant_join", json!({"participant": {"id": "x"}}), "/conversation_id"),
+        ("ai_assistant_join", json!({"conversation_id": "c"}), "/participant"),
+    ] {
+        let r = s.post(&path(&b, action), body).await;
+        assert_eq!((r.status, pointer(&r)), (422, Some(at)), "{action}: {}", r.text);
+    }
+    let r = s.post(&path(&b, "gather_using_ai"), json!({"parameters": {"type": "object"}})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["data"]["conversation_id"].is_string());
+    let r = s.post(&path(&b, "ai_assistant_stop"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(wait_events(&rx, &b, 3).await[2].0, "call.conversation.ended");
+    let r = s
+        .post(
+            &path(&b, "ai_assistant_join"),
+            json!({"conversation_id": conv, "participant": {"id": "x", "role": "user"}}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["data"]["conversation_id"].as_str()), (200, Some(conv.as_str())), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_dial_with_record_records_from_the_answer() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    let r = crate::voice::dial(
+        &s,
+        json!({"connection_id": app, "to": "+15550210010", "from": "+13125550100", "record": "record-from-answer",
+            "record_format": "wav", "record_channels": "single"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = r.body["data"]["call_control_id"].as_str().unwrap().to_owned();
+    let rid = r.body["data"]["recording_id"].as_str().unwrap().to_owned();
+    // Answers after 3 s, hangs up 10 s later: 10 s recorded.
+    advance(&s, 3_000).await;
+    advance(&s, 10_000).await;
+    let ev = wait_events(&rx, &id, 4).await;
+    assert_eq!(types(&ev), ["call.initiated", "call.answered", "call.hangup", "call.recording.saved"]);
+    let url = last(&ev)["recording_urls"]["wav"].as_str().unwrap().to_owned();
+    assert!(url.ends_with(&format!("/_dialtone/recordings/{rid}.wav")), "{url}");
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(10_000));
+}
