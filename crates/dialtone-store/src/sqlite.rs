@@ -362,28 +362,40 @@ impl Sqlite {
 /// the WAL has grown past [`WAL_RESTART_FRAMES`], right after a checkpoint this thread asks
 /// the writer, in its queue, to checkpoint the frames committed since, after which the
 /// writer's next commit starts the WAL over.
+///
+/// This thread waits for the writer's checkpoint before it checkpoints again: SQLite runs
+/// one checkpoint at a time and answers `SQLITE_BUSY` to a second one at once, whatever
+/// its mode. Without the wait, once the WAL was large this thread's own checkpoints took
+/// longer than their period, the writer's always found one running, and the WAL never
+/// started over.
 fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<oneshot::Sender<()>>, writer: mpsc::Sender<WriteMsg>) {
-    let checkpoint = |c: &Connection| -> Option<i64> {
-        // Answers (busy, frames in the WAL, frames copied).
-        match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-            Ok(frames) => Some(frames),
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
-                None
-            }
-        }
-    };
     let mut last_restart = std::time::Instant::now();
     loop {
         match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let frames = checkpoint(&conn).unwrap_or(0);
+                let frames = checkpoint(&conn).map_or(0, |c| c.log);
                 let due = last_restart.elapsed() >= WAL_RESTART_EVERY;
                 if (frames > WAL_RESTART_FRAMES && due) || frames > WAL_MAX_FRAMES {
                     last_restart = std::time::Instant::now();
-                    let _ = writer.send(WriteMsg::Run(Box::new(move |c| {
-                        checkpoint(c);
-                    })));
+                    let (done, wait) = mpsc::sync_channel(1);
+                    let task: Task = Box::new(move |c| {
+                        let started = std::time::Instant::now();
+                        // A reader that began before the last commit keeps the frames it
+                        // may read from being copied; it is gone within microseconds.
+                        let mut last = None;
+                        for _ in 0..3 {
+                            last = checkpoint(c);
+                            if last.is_some_and(|c| !c.busy && c.copied == c.log) {
+                                break;
+                            }
+                        }
+                        tracing::debug!(?last, elapsed = ?started.elapsed(), "WAL checkpointed by the writer");
+                        let _ = done.send(());
+                    });
+                    if writer.send(WriteMsg::Run(task)).is_ok() {
+                        // The writer is gone when this fails: nothing left to wait for.
+                        let _ = wait.recv();
+                    }
                 }
             }
             Ok(ack) => {
@@ -392,6 +404,31 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<oneshot::Sender<()>>, 
                 return;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` answered.
+#[derive(Debug, Clone, Copy)]
+struct Checkpoint {
+    /// Another checkpoint was running, or a writer or reader kept this one from finishing.
+    busy: bool,
+    /// Frames in the WAL.
+    log: i64,
+    /// Frames copied into the database file (by this checkpoint or earlier ones).
+    copied: i64,
+}
+
+/// Copies committed WAL frames into the database file without waiting for readers or the
+/// writer (`PASSIVE`).
+fn checkpoint(c: &Connection) -> Option<Checkpoint> {
+    match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok(Checkpoint { busy: r.get::<_, i64>(0)? != 0, log: r.get(1)?, copied: r.get(2)? })
+    }) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+            None
         }
     }
 }
