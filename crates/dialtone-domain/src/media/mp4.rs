@@ -36,7 +36,7 @@ pub enum Mp4Error {
 /// within 16..=4096, the duration within 1 ms..=24 h; otherwise an [`Mp4Error`] says
 /// which and nothing is allocated.
 pub fn test_pattern(width: u32, height: u32, duration_ms: u64) -> Result<Vec<u8>, Mp4Error> {
-    let side_ok = |s: u32| (MIN_SIDE..=MAX_SIDE).contains(&s) && s % 2 == 0;
+    let side_ok = |s: u32| (MIN_SIDE..=MAX_SIDE).contains(&s) && s.is_multiple_of(2);
     if !side_ok(width) {
         return Err(Mp4Error::Width(width));
     }

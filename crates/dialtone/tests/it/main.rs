@@ -5,6 +5,7 @@ mod accounts;
 mod docs;
 mod harness;
 mod limits;
+mod media_files;
 mod messages;
 mod numbers;
 mod persistence;
