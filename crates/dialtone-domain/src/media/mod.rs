@@ -8,6 +8,7 @@ mod bits;
 mod h264;
 pub mod mp4;
 pub mod ogg;
+pub mod stream;
 
 pub use mp4::{Mp4Error, test_pattern};
 pub use ogg::opus_silence;
