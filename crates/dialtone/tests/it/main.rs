@@ -17,4 +17,5 @@ mod surface;
 mod users;
 mod voice;
 mod voice_media;
+mod voice_streaming;
 mod webhooks;

@@ -426,16 +426,14 @@ async fn services_and_queues_report_their_webhooks() {
     let s = Server::start().await;
     let rx = Receiver::start().await;
     let id = answered_call(&s, &rx).await;
+    // Streams connect for real: to a WebSocket server of the test's own.
+    let ws = crate::voice_streaming::WsApp::start().await;
     for (action, body, event) in [
         ("fork_start", json!({"rx": "udp:10.0.0.1:5000", "tx": "udp:10.0.0.1:5001"}), Some("call.fork.started")),
         ("fork_stop", json!({}), Some("call.fork.stopped")),
         ("siprec_start", json!({"connector_name": "recorder", "sip_transport": "tls"}), Some("siprec.started")),
         ("siprec_stop", json!({}), Some("siprec.stopped")),
-        (
-            "streaming_start",
-            json!({"stream_url": "wss://media.example/s", "stream_track": "both_tracks"}),
-            Some("streaming.started"),
-        ),
+        ("streaming_start", json!({"stream_url": ws.url, "stream_track": "both_tracks"}), Some("streaming.started")),
         ("streaming_stop", json!({}), Some("streaming.stopped")),
         ("transcription_start", json!({"transcription_engine": "Telnyx"}), None),
         ("transcription_stop", json!({}), None),
@@ -488,7 +486,7 @@ async fn services_and_queues_report_their_webhooks() {
 
     // The hang-up stops running services.
     let n = events_of(&rx, &id).len();
-    assert_eq!(s.post(&path(&id, "streaming_start"), json!({"stream_url": "wss://m.example/"})).await.status, 200);
+    assert_eq!(s.post(&path(&id, "streaming_start"), json!({"stream_url": ws.url})).await.status, 200);
     assert_eq!(s.post(&path(&id, "hangup"), json!({})).await.status, 200);
     let ev = wait_events(&rx, &id, n + 3).await;
     assert_eq!(types(&ev)[n..], ["streaming.started", "streaming.stopped", "call.hangup"]);
