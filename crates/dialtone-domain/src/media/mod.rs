@@ -6,6 +6,7 @@
 
 mod bits;
 mod h264;
+pub mod mp3;
 pub mod mp4;
 pub mod ogg;
 pub mod stream;

@@ -139,3 +139,41 @@ fn opus_silence_decodes_to_zero_samples_of_the_exact_length() {
     assert_eq!(out.stdout.len(), 48_480 * 2);
     assert!(out.stdout.iter().all(|b| *b == 0), "silence");
 }
+
+#[test]
+fn call_recording_mp3_probes_as_mpeg1_layer3_and_decodes_to_the_exact_length_with_its_tones() {
+    use dialtone_domain::media::mp3::mp3;
+    for ms in [1_000u64, 65_010] {
+        let file = TempFile::new("mp3", &mp3(ms, &[(250, 500)]));
+        let info = probe(&file);
+        let stream = &info["streams"][0];
+        assert_eq!(stream["codec_name"], "mp3");
+        assert_eq!(stream["sample_rate"], "48000");
+        assert_eq!(stream["channels"], 1);
+        assert_eq!(info["format"]["format_name"], "mp3");
+        // ffprobe counts whole 24 ms frames, the decoder's 11 ms delay among them.
+        let d = seconds(&info["format"]["duration"]) - ms as f64 / 1000.0;
+        assert!((0.0..0.036).contains(&d), "{ms} ms: {}", info["format"]);
+        // Players trim delay and padding: exactly `ms` of audio.
+        let out = tool("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&file.0)
+            .args(["-f", "s16le", "-"])
+            .output()
+            .expect("run ffmpeg");
+        assert!(out.status.success() && out.stderr.is_empty(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+        let samples: Vec<i16> = out.stdout.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(samples.len() as u64, ms * 48, "{ms} ms");
+        let peak =
+            |from_ms: usize, to_ms: usize| samples[from_ms * 48..to_ms * 48].iter().map(|s| s.unsigned_abs()).max();
+        // The tone (250-500 ms) is heard at about the WAV's level; silence around it.
+        let tone = peak(280, 470).unwrap_or(0);
+        assert!((5_000..12_000).contains(&tone), "tone peak {tone}");
+        assert_eq!(peak(0, 200), Some(0));
+        assert_eq!(peak(560, 900), Some(0));
+        // About 440 Hz: zero crossings over 100 ms.
+        let w = &samples[300 * 48..400 * 48];
+        let crossings = w.windows(2).filter(|p| (p[0] < 0) != (p[1] < 0)).count();
+        assert!((80..96).contains(&crossings), "{crossings} crossings in 100 ms");
+    }
+}

@@ -406,6 +406,7 @@ async fn recordings_are_saved_with_a_wav_dialtone_serves() {
     assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(3_000));
     assert!(bytes[44..].iter().any(|b| *b != 0), "the digit's tone is in it");
     assert_eq!(reqwest::get(format!("{url}x")).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(url.replace(".wav", ".mp3")).await.unwrap().status(), 404, "a WAV recording has no MP3");
 
     // Recording through the hang-up: saved after call.hangup.
     let r = s.post(&path(&id, "record_start"), json!({"format": "mp3", "channels": "dual"})).await;
@@ -415,9 +416,17 @@ async fn recordings_are_saved_with_a_wav_dialtone_serves() {
     let ev = wait_events(&rx, &id, 6).await;
     assert_eq!(types(&ev)[4..], ["call.hangup", "call.recording.saved"]);
     let url = last(&ev)["recording_urls"]["wav"].as_str().unwrap().to_owned();
-    assert!(last(&ev)["recording_urls"]["mp3"].is_null());
     let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
     assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(4_000));
+    // An MP3 recording is served as MP3 too: MPEG-1 Layer III frames.
+    let mp3_url = last(&ev)["recording_urls"]["mp3"].as_str().unwrap().to_owned();
+    assert!(mp3_url.ends_with(".mp3"), "{mp3_url}");
+    let resp = reqwest::get(&mp3_url).await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["content-type"].to_str().unwrap()), (200, "audio/mpeg"));
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xFF, 0xFB, 0x14], "MPEG-1 Layer III, 32 kbit/s, 48 kHz");
+    assert_eq!(bytes, dialtone_domain::media::mp3::mp3(4_000, &[]));
+
     assert_eq!(s.post(&path(&id, "record_stop"), json!({})).await.code(), "90018");
 }
 
