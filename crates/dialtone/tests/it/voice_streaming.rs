@@ -296,3 +296,38 @@ async fn a_live_stream_reopens_after_a_restart_and_stops_with_the_call() {
     let ((conn, stop), _) = ws.next_event().await;
     assert_eq!((conn, &stop["event"]), (1, &json!("stop")));
 }
+
+#[tokio::test]
+async fn stream_url_on_answer_streams_an_inbound_call_and_the_far_ends_hang_up_stops_it() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    let nid = crate::numbers::own(&s, &["+13122004321"]).await.remove(0);
+    let r = s.patch(&format!("/v2/phone_numbers/{nid}"), json!({"connection_id": app, "tags": ["line"]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.post("/_dialtone/sim/calls", json!({"from": "+14155550100", "to": "+13122004321"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["data"]["call_control_id"].as_str().unwrap().to_owned();
+    let mut ws = WsApp::start().await;
+    // A bad stream option refuses the answer; the call still rings.
+    let r = s.post(&path(&id, "answer"), json!({"stream_url": ws.url, "stream_codec": "MP3"})).await;
+    assert_eq!((r.status, r.error()["source"]["pointer"].as_str()), (422, Some("/stream_codec")), "{}", r.text);
+    let r = s.post(&path(&id, "answer"), json!({"stream_url": ws.url, "stream_codec": "L16"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(ws.next().await.1["event"], "connected");
+    let (_, start) = ws.next().await;
+    assert_eq!(start["start"]["from"], "+14155550100");
+    assert_eq!(start["start"]["tags"], json!(["line"]));
+    assert_eq!(start["start"]["media_format"], json!({"encoding": "L16", "sample_rate": 16000, "channels": 1}));
+    let (_, m) = ws.next().await;
+    assert_eq!(payload(&m), vec![0; 640], "20 ms of 16 kHz 16-bit silence");
+    let ev = wait_events(&rx, &id, 3).await;
+    assert_eq!(types(&ev), ["call.initiated", "call.answered", "streaming.started"]);
+
+    let r = s.post(&format!("/_dialtone/sim/calls/{id}/hangup"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ((_, stop), _) = ws.next_event().await;
+    assert_eq!(stop["event"], "stop");
+    let ev = wait_events(&rx, &id, 5).await;
+    assert_eq!(&types(&ev)[3..], ["streaming.stopped", "call.hangup"]);
+}
