@@ -475,8 +475,17 @@ async fn services_and_queues_report_their_webhooks() {
     assert_eq!(s.post(&path(&id, "enqueue"), json!({"queue_name": "support"})).await.status, 200);
     let r = s.post(&path(&other, "enqueue"), json!({"queue_name": "support", "max_wait_time_secs": 30})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let n = events_of(&rx, &id).len();
-    let e = last(&wait_events(&rx, &id, n).await).clone();
+    // The enqueue's webhook may still be on its way: wait for it.
+    let mut ev = events_of(&rx, &id);
+    for _ in 0..2000 {
+        if ev.last().is_some_and(|(t, _)| t == "call.enqueued") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        ev = events_of(&rx, &id);
+    }
+    let n = ev.len();
+    let e = last(&ev).clone();
     assert_eq!((e["queue"].as_str(), e["current_position"].as_i64()), (Some("support"), Some(1)));
     let eo = wait_events(&rx, &other, 3).await;
     assert_eq!((eo[2].0.as_str(), eo[2].1["current_position"].as_i64()), ("call.enqueued", Some(2)));
