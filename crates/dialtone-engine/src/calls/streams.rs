@@ -24,12 +24,15 @@ use std::sync::Mutex;
 use std::time::Duration as StdDuration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 
 /// How long opening the socket (TCP, TLS, WebSocket handshake) may take.
 pub const CONNECT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// The largest frame an application may send: 30 s of 16 kHz L16 audio in base64 (the
+/// longest chunk Telnyx documents) fits, with room for an MP3.
+const MAX_APP_MESSAGE: usize = 4 << 20;
 /// How often a stream task checks that its call still streams.
 const CHECK_EVERY: StdDuration = StdDuration::from_secs(1);
 
@@ -218,7 +221,17 @@ impl StreamTask {
 
     async fn stream(&self, stream: &mut Stream, mut rx: mpsc::UnboundedReceiver<Control>) -> End {
         let shutdown = self.engine.streams.shutdown.clone();
-        let connect = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(self.url.as_str()));
+        // Small buffers: a stream reads little (marks, now and then audio) and sends one
+        // small frame at a time, and a server may hold thousands of streams.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .max_message_size(Some(MAX_APP_MESSAGE))
+            .max_frame_size(Some(MAX_APP_MESSAGE));
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async_with_config(self.url.as_str(), Some(config), true),
+        );
         let ws = tokio::select! {
             _ = shutdown.cancelled() => return End::Shutdown,
             r = connect => match r {
