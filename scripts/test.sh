@@ -18,9 +18,11 @@ ensure_ffmpeg() {
   local sudo=""
   if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
   if command -v apt-get >/dev/null 2>&1; then
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+    $sudo apt-get update -qq || log "apt-get update failed; trying the install anyway"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null \
+      || log "could not install ffmpeg; the media tests will fail until ffprobe is on PATH"
   elif command -v brew >/dev/null 2>&1; then
-    brew install ffmpeg
+    brew install ffmpeg || log "could not install ffmpeg with brew"
   else
     log "install ffmpeg (ffprobe) with your package manager; the media tests need it"
   fi
