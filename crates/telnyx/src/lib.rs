@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod error;
+mod model;
+mod pagination;
+mod query;
+mod resource;
+mod retry;
+pub mod webhooks;
+
+#[cfg(feature = "messaging")]
+pub mod messaging;
+
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use error::{ApiError, Error, ErrorObject, ErrorSource, Result};
+pub use pagination::{ListParams, Page, PageMeta, Pages};
+pub use query::{Query, QueryValue};
+pub use webhooks::{Event, EventKind, WebhookVerifier};
+
+/// Re-exported so callers can name the `Stream` trait [`Pages`] implements.
+pub use futures_core::Stream;
