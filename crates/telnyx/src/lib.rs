@@ -11,6 +11,8 @@ pub mod webhooks;
 
 #[cfg(feature = "messaging")]
 pub mod messaging;
+#[cfg(feature = "voice")]
+pub mod voice;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error, ErrorObject, ErrorSource, Result};

@@ -216,3 +216,22 @@ fn the_key_stays_out_of_debug_and_config_is_checked() {
     assert!(matches!(Client::builder().build(), Err(Error::Config(_))));
     assert!(matches!(Client::builder().api_key("k").base_url("ftp://x").build(), Err(Error::Config(_))));
 }
+
+#[tokio::test(start_paused = true)]
+async fn call_commands_carry_one_command_id_across_retries() {
+    let ok = r#"{"data":{"result":"ok"}}"#;
+    let (client, script) = scripted(vec![answer(503, "{}"), answer(200, ok)]).await;
+    client.calls().hangup("v3:abc", telnyx::voice::Hangup::new()).await.unwrap();
+    let seen = script.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "a command with a command_id is retried");
+    let ids: Vec<serde_json::Value> =
+        seen.iter().map(|s| serde_json::from_str::<serde_json::Value>(&s.body).unwrap()["command_id"].clone()).collect();
+    assert!(ids[0].is_string());
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(seen[0].uri, "/v2/calls/v3:abc/actions/hangup");
+    // One given by the caller is kept.
+    let (client, script) = scripted(vec![answer(200, ok)]).await;
+    client.calls().hangup("v3:abc", telnyx::voice::Hangup::new().command_id("mine")).await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&script.seen.lock().unwrap()[0].body).unwrap();
+    assert_eq!(body["command_id"], "mine");
+}

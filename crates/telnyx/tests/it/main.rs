@@ -4,4 +4,5 @@
 mod core;
 mod messaging;
 mod server;
+mod voice;
 mod webhooks;
