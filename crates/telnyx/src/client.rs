@@ -166,25 +166,27 @@ pub(crate) struct Request {
     pub query: Query,
     pub body: Option<Value>,
     pub retry: Retry,
+    /// `Accept`: JSON unless the operation answers something else.
+    pub accept: &'static str,
 }
 
 impl Request {
     pub fn get(path: String) -> Request {
-        Request { method: Method::GET, path, query: Query::new(), body: None, retry: Retry::Safe }
+        Request { method: Method::GET, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
     }
 
     pub fn delete(path: String) -> Request {
-        Request { method: Method::DELETE, path, query: Query::new(), body: None, retry: Retry::Safe }
+        Request { method: Method::DELETE, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
     }
 
     pub fn with_body(method: Method, path: String, body: &impl Serialize, retry: Retry) -> Request {
         let body = serde_json::to_value(body).unwrap_or(Value::Null);
-        Request { method, path, query: Query::new(), body: Some(body), retry }
+        Request { method, path, query: Query::new(), body: Some(body), retry, accept: "application/json" }
     }
 
     /// A POST with no body at all, as the official SDKs send bare actions.
     pub fn post_empty(path: String) -> Request {
-        Request { method: Method::POST, path, query: Query::new(), body: None, retry: Retry::Safe }
+        Request { method: Method::POST, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
     }
 
     pub fn query(mut self, q: Query) -> Request {
@@ -259,7 +261,7 @@ impl Client {
                 .http
                 .request(req.method.clone(), &url)
                 .bearer_auth(&self.inner.api_key)
-                .header("accept", "application/json")
+                .header("accept", req.accept)
                 .header("x-stainless-retry-count", attempt.to_string());
             if let Some(body) = &req.body {
                 b = b.json(body);

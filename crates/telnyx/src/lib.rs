@@ -9,8 +9,12 @@ mod resource;
 mod retry;
 pub mod webhooks;
 
+#[cfg(feature = "accounts")]
+pub mod accounts;
 #[cfg(feature = "messaging")]
 pub mod messaging;
+#[cfg(feature = "video")]
+pub mod video;
 #[cfg(feature = "voice")]
 pub mod voice;
 
