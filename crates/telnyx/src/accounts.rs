@@ -124,7 +124,9 @@ impl ManagedAccounts<'_> {
     /// `POST /managed_accounts/{id}/actions/enable`.
     pub async fn enable(&self, id: &str, reenable_all_connections: bool) -> Result<ManagedAccount> {
         let body = serde_json::json!({"reenable_all_connections": reenable_all_connections});
-        self.0.body_data(Method::POST, format!("/managed_accounts/{}/actions/enable", seg(id)), &body, Retry::Safe).await
+        self.0
+            .body_data(Method::POST, format!("/managed_accounts/{}/actions/enable", seg(id)), &body, Retry::Safe)
+            .await
     }
     pub async fn allocatable_global_outbound_channels(&self) -> Result<AllocatableChannels> {
         self.0.get_data("/managed_accounts/allocatable_global_outbound_channels".into()).await

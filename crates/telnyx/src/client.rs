@@ -172,11 +172,25 @@ pub(crate) struct Request {
 
 impl Request {
     pub fn get(path: String) -> Request {
-        Request { method: Method::GET, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
+        Request {
+            method: Method::GET,
+            path,
+            query: Query::new(),
+            body: None,
+            retry: Retry::Safe,
+            accept: "application/json",
+        }
     }
 
     pub fn delete(path: String) -> Request {
-        Request { method: Method::DELETE, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
+        Request {
+            method: Method::DELETE,
+            path,
+            query: Query::new(),
+            body: None,
+            retry: Retry::Safe,
+            accept: "application/json",
+        }
     }
 
     pub fn with_body(method: Method, path: String, body: &impl Serialize, retry: Retry) -> Request {
@@ -186,7 +200,14 @@ impl Request {
 
     /// A POST with no body at all, as the official SDKs send bare actions.
     pub fn post_empty(path: String) -> Request {
-        Request { method: Method::POST, path, query: Query::new(), body: None, retry: Retry::Safe, accept: "application/json" }
+        Request {
+            method: Method::POST,
+            path,
+            query: Query::new(),
+            body: None,
+            retry: Retry::Safe,
+            accept: "application/json",
+        }
     }
 
     pub fn query(mut self, q: Query) -> Request {

@@ -653,9 +653,7 @@ request! {
 impl CreateNumberOrder {
     /// Orders these numbers (`+E.164`).
     pub fn numbers<S: AsRef<str>>(self, numbers: &[S]) -> Self {
-        self.phone_numbers(
-            numbers.iter().map(|n| serde_json::json!({"phone_number": n.as_ref()})).collect::<Vec<_>>(),
-        )
+        self.phone_numbers(numbers.iter().map(|n| serde_json::json!({"phone_number": n.as_ref()})).collect::<Vec<_>>())
     }
 }
 

@@ -353,7 +353,8 @@ impl RoomSessions<'_> {
     }
     /// Ends the session (a bare POST).
     pub async fn end(&self, id: &str) -> Result<Value> {
-        let r: Data<Value> = self.0.send(Request::post_empty(format!("/room_sessions/{}/actions/end", seg(id)))).await?;
+        let r: Data<Value> =
+            self.0.send(Request::post_empty(format!("/room_sessions/{}/actions/end", seg(id)))).await?;
         Ok(r.data)
     }
     pub async fn mute(&self, id: &str, req: ParticipantsAction) -> Result<Value> {

@@ -42,7 +42,6 @@ pub struct WebhookVerifier {
     tolerance: Duration,
 }
 
-
 impl std::fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookVerifier").field("tolerance", &self.tolerance).finish()
@@ -72,7 +71,13 @@ impl WebhookVerifier {
     }
 
     /// [`Self::verify`] as if it were `now`.
-    pub fn verify_at(&self, body: &[u8], signature: &str, timestamp: &str, now: SystemTime) -> Result<(), WebhookError> {
+    pub fn verify_at(
+        &self,
+        body: &[u8],
+        signature: &str,
+        timestamp: &str,
+        now: SystemTime,
+    ) -> Result<(), WebhookError> {
         let ts: u64 = timestamp.trim().parse().map_err(|_| WebhookError::BadTimestamp)?;
         let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         if now.abs_diff(ts) > self.tolerance.as_secs() {
@@ -382,7 +387,10 @@ mod tests {
     #[test]
     fn unknown_event_types_are_kept() {
         let ev = Event::parse(br#"{"data":{"event_type":"fax.received","id":"x","payload":{"a":1}}}"#).unwrap();
-        assert_eq!(ev.kind, EventKind::Unknown { event_type: "fax.received".into(), payload: serde_json::json!({"a": 1}) });
+        assert_eq!(
+            ev.kind,
+            EventKind::Unknown { event_type: "fax.received".into(), payload: serde_json::json!({"a": 1}) }
+        );
         assert_eq!(ev.event_type(), "fax.received");
     }
 }

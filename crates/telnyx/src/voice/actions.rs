@@ -671,7 +671,11 @@ request! {
 
 impl Calls<'_> {
     /// Add messages to AI Assistant.
-    pub async fn ai_assistant_add_messages(&self, call_control_id: &str, req: AiAssistantAddMessages) -> Result<CallCommand> {
+    pub async fn ai_assistant_add_messages(
+        &self,
+        call_control_id: &str,
+        req: AiAssistantAddMessages,
+    ) -> Result<CallCommand> {
         self.command(call_control_id, "ai_assistant_add_messages", reqwest::Method::POST, &req, true).await
     }
     /// Join AI Assistant Conversation.
@@ -699,11 +703,19 @@ impl Calls<'_> {
         self.command(call_control_id, "client_state_update", reqwest::Method::PUT, &req, false).await
     }
     /// Start Conversation Relay.
-    pub async fn conversation_relay_start(&self, call_control_id: &str, req: ConversationRelayStart) -> Result<CallCommand> {
+    pub async fn conversation_relay_start(
+        &self,
+        call_control_id: &str,
+        req: ConversationRelayStart,
+    ) -> Result<CallCommand> {
         self.command(call_control_id, "conversation_relay_start", reqwest::Method::POST, &req, true).await
     }
     /// Stop Conversation Relay.
-    pub async fn conversation_relay_stop(&self, call_control_id: &str, req: ConversationRelayStop) -> Result<CallCommand> {
+    pub async fn conversation_relay_stop(
+        &self,
+        call_control_id: &str,
+        req: ConversationRelayStop,
+    ) -> Result<CallCommand> {
         self.command(call_control_id, "conversation_relay_stop", reqwest::Method::POST, &req, true).await
     }
     /// Enqueue call.
@@ -815,7 +827,11 @@ impl Calls<'_> {
         self.command(call_control_id, "suppression_stop", reqwest::Method::POST, &req, true).await
     }
     /// Switch supervisor role.
-    pub async fn switch_supervisor_role(&self, call_control_id: &str, req: SwitchSupervisorRole) -> Result<CallCommand> {
+    pub async fn switch_supervisor_role(
+        &self,
+        call_control_id: &str,
+        req: SwitchSupervisorRole,
+    ) -> Result<CallCommand> {
         self.command(call_control_id, "switch_supervisor_role", reqwest::Method::POST, &req, false).await
     }
     /// Transcription start.

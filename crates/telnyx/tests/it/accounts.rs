@@ -23,12 +23,7 @@ async fn managed_accounts_round_trip() {
     let p = ListManagedAccounts::new().page_size(2);
     let all = d.client.managed_accounts().list_all(&p).collect_all().await.unwrap();
     assert_eq!(all.len(), 3);
-    let one = d
-        .client
-        .managed_accounts()
-        .list(&ListManagedAccounts::new().email_eq("biz1@sdk.test"))
-        .await
-        .unwrap();
+    let one = d.client.managed_accounts().list(&ListManagedAccounts::new().email_eq("biz1@sdk.test")).await.unwrap();
     assert_eq!(one.data.len(), 1);
     let id = made[0].id.clone().unwrap();
     let updated = d
@@ -66,7 +61,13 @@ async fn managed_accounts_round_trip() {
 #[tokio::test]
 async fn organization_users_and_their_report() {
     let d = Dialtone::start().await;
-    let users = d.client.organization_users().list_all(&ListOrganizationUsers::new().include_groups(true)).collect_all().await.unwrap();
+    let users = d
+        .client
+        .organization_users()
+        .list_all(&ListOrganizationUsers::new().include_groups(true))
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!(users.len(), 1, "the owner");
     let owner = users[0].id.clone().unwrap();
     let got = d.client.organization_users().retrieve(&owner, true).await.unwrap();
@@ -99,6 +100,7 @@ async fn webhook_deliveries_show_each_attempt() {
     let one = d.client.webhook_deliveries().retrieve(&id).await.unwrap();
     assert_eq!(one.attempts.unwrap().len(), 1);
     assert_eq!(one.webhook.unwrap()["event_type"], "call.hangup");
-    let none = d.client.webhook_deliveries().list(&ListWebhookDeliveries::new().event_type("message.sent")).await.unwrap();
+    let none =
+        d.client.webhook_deliveries().list(&ListWebhookDeliveries::new().event_type("message.sent")).await.unwrap();
     assert!(none.data.is_empty());
 }

@@ -80,7 +80,8 @@ async fn retries_503_with_backoff_then_succeeds() {
     // 0.5 s then 1 s, each shortened by at most 25 % of jitter.
     assert!(g[0] >= Duration::from_millis(375) && g[0] <= Duration::from_millis(500), "{g:?}");
     assert!(g[1] >= Duration::from_millis(750) && g[1] <= Duration::from_millis(1000), "{g:?}");
-    let counts: Vec<_> = seen.iter().map(|s| s.headers["x-stainless-retry-count"].to_str().unwrap().to_owned()).collect();
+    let counts: Vec<_> =
+        seen.iter().map(|s| s.headers["x-stainless-retry-count"].to_str().unwrap().to_owned()).collect();
     assert_eq!(counts, ["0", "1", "2"]);
     assert_eq!(seen[0].headers["authorization"], "Bearer KEYsecret");
     assert_eq!(seen[0].uri, "/v2/messaging_profiles/p1");
@@ -157,7 +158,8 @@ async fn the_deadline_stops_retries() {
 #[tokio::test]
 async fn each_status_class_has_its_variant_with_errors_and_body() {
     let body = r#"{"errors":[{"code":"10015","title":"Invalid","detail":"bad","source":{"pointer":"/to"}}]}"#;
-    let cases: Vec<(u16, fn(&Error) -> bool)> = vec![
+    type Is = fn(&Error) -> bool;
+    let cases: Vec<(u16, Is)> = vec![
         (400, |e| matches!(e, Error::BadRequest(_))),
         (401, |e| matches!(e, Error::Authentication(_))),
         (403, |e| matches!(e, Error::PermissionDenied(_))),
@@ -185,12 +187,8 @@ async fn each_status_class_has_its_variant_with_errors_and_body() {
 #[tokio::test]
 async fn connection_refused_is_a_connection_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = Client::builder()
-        .api_key("k")
-        .base_url(format!("http://127.0.0.1:{port}/v2"))
-        .max_retries(0)
-        .build()
-        .unwrap();
+    let client =
+        Client::builder().api_key("k").base_url(format!("http://127.0.0.1:{port}/v2")).max_retries(0).build().unwrap();
     let err = client.messages().retrieve("x").await.unwrap_err();
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
 }
@@ -224,8 +222,10 @@ async fn call_commands_carry_one_command_id_across_retries() {
     client.calls().hangup("v3:abc", telnyx::voice::Hangup::new()).await.unwrap();
     let seen = script.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "a command with a command_id is retried");
-    let ids: Vec<serde_json::Value> =
-        seen.iter().map(|s| serde_json::from_str::<serde_json::Value>(&s.body).unwrap()["command_id"].clone()).collect();
+    let ids: Vec<serde_json::Value> = seen
+        .iter()
+        .map(|s| serde_json::from_str::<serde_json::Value>(&s.body).unwrap()["command_id"].clone())
+        .collect();
     assert!(ids[0].is_string());
     assert_eq!(ids[0], ids[1]);
     assert_eq!(seen[0].uri, "/v2/calls/v3:abc/actions/hangup");

@@ -16,7 +16,12 @@ async fn number_with_profile(d: &Dialtone, webhook: Option<&str>) -> (MessagingP
     let found = d
         .client
         .available_phone_numbers()
-        .list(&SearchPhoneNumbers::new().locality("Chicago").features(vec!["sms".to_owned(), "mms".to_owned()]).limit(1u32))
+        .list(
+            &SearchPhoneNumbers::new()
+                .locality("Chicago")
+                .features(vec!["sms".to_owned(), "mms".to_owned()])
+                .limit(1u32),
+        )
         .await
         .unwrap();
     let number = found[0].phone_number.clone().unwrap();
@@ -64,8 +69,7 @@ async fn numbers_profiles_and_settings_round_trip() {
     let bulk = d.client.messaging_numbers_bulk_updates().retrieve(bulk.order_id.as_deref().unwrap()).await.unwrap();
     assert_eq!(bulk.success.as_deref(), Some(&[number.clone()][..]));
     assert_eq!(bulk.failed.as_deref(), Some(&["+13125559999".to_owned()][..]));
-    let on_profile =
-        d.client.messaging_profiles().list_phone_numbers(&pid, &ListPage::new()).await.unwrap();
+    let on_profile = d.client.messaging_profiles().list_phone_numbers(&pid, &ListPage::new()).await.unwrap();
     assert_eq!(on_profile.data.len(), 1);
     let listed = d
         .client
@@ -122,8 +126,13 @@ async fn lists_page_across_pages_and_stop_at_the_cap() {
     let stream = d.client.messaging_profiles().list_all(&p).take(3);
     let three = tokio::spawn(stream.collect_all()).await.unwrap().unwrap();
     assert_eq!(three.len(), 3);
-    let filtered =
-        d.client.messaging_profiles().list_all(&ListMessagingProfiles::new().name_eq("P3")).collect_all().await.unwrap();
+    let filtered = d
+        .client
+        .messaging_profiles()
+        .list_all(&ListMessagingProfiles::new().name_eq("P3"))
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!(filtered.len(), 1);
 }
 
@@ -150,19 +159,23 @@ async fn every_kind_of_send_and_its_errors() {
     // The webhooks of that message parse as typed events.
     let verifier = d.client.webhooks().unwrap();
     let delivered = crate::webhooks::wait_for(&got, 3).await;
-    let types: Vec<String> = delivered
-        .iter()
-        .map(|(_, b)| telnyx::Event::parse(b).unwrap().event_type().to_owned())
-        .collect();
+    let types: Vec<String> =
+        delivered.iter().map(|(_, b)| telnyx::Event::parse(b).unwrap().event_type().to_owned()).collect();
     assert!(types.contains(&"message.sent".to_owned()) && types.contains(&"message.finalized".to_owned()), "{types:?}");
     for (_, body) in &delivered {
         assert!(telnyx::Event::parse(body).is_ok());
     }
     let _ = verifier;
 
-    let lc = d.client.messages().send_long_code(SendFromNumber::new(from.clone(), "+15550100001").text("lc")).await.unwrap();
+    let lc =
+        d.client.messages().send_long_code(SendFromNumber::new(from.clone(), "+15550100001").text("lc")).await.unwrap();
     assert_eq!(lc.kind.as_deref(), Some("SMS"));
-    let pool = d.client.messages().send_number_pool(SendNumberPool::new(pid.clone(), "+13125550002").text("pool")).await.unwrap();
+    let pool = d
+        .client
+        .messages()
+        .send_number_pool(SendNumberPool::new(pid.clone(), "+13125550002").text("pool"))
+        .await
+        .unwrap();
     assert_eq!(pool.from.as_ref().unwrap()["phone_number"], json!(from));
     let group = d
         .client
@@ -182,25 +195,21 @@ async fn every_kind_of_send_and_its_errors() {
     let wa = d
         .client
         .messages()
-        .send_whatsapp(SendWhatsapp::new(
-            from.clone(),
-            "+13125550005",
-            json!({"type": "text", "text": {"body": "hi"}}),
-        ))
+        .send_whatsapp(SendWhatsapp::new(from.clone(), "+13125550005", json!({"type": "text", "text": {"body": "hi"}})))
         .await
         .unwrap();
     assert!(wa.id.is_some());
     let send_at = "2099-01-01T00:00:00Z";
-    let too_far = d.client.messages().schedule(SendMessage::new("+13125550006").from(from.clone()).text("later").send_at(send_at)).await;
+    let too_far = d
+        .client
+        .messages()
+        .schedule(SendMessage::new("+13125550006").from(from.clone()).text("later").send_at(send_at))
+        .await;
     assert!(matches!(too_far, Err(Error::UnprocessableEntity(_)) | Err(Error::BadRequest(_))), "{too_far:?}");
 
     // Errors: a `from` the account does not own, an unknown message, a wrong key.
-    let err = d
-        .client
-        .messages()
-        .send(SendMessage::new("+13125550001").from("+19995550100").text("x"))
-        .await
-        .unwrap_err();
+    let err =
+        d.client.messages().send(SendMessage::new("+13125550001").from("+19995550100").text("x")).await.unwrap_err();
     assert!(matches!(err, Error::UnprocessableEntity(_) | Error::BadRequest(_)), "{err:?}");
     assert_eq!(err.code(), Some("40305"));
     assert!(err.body().unwrap().contains("40305"));
@@ -216,18 +225,18 @@ async fn every_kind_of_send_and_its_errors() {
 async fn stop_makes_an_opt_out_and_sends_are_refused() {
     let d = Dialtone::start().await;
     let (_, number, _) = number_with_profile(&d, None).await;
-    d.sim(reqwest::Method::POST, "/_dialtone/sim/messages", json!({"from": "+13125550077", "to": number, "text": "STOP"}))
-        .await;
+    d.sim(
+        reqwest::Method::POST,
+        "/_dialtone/sim/messages",
+        json!({"from": "+13125550077", "to": number, "text": "STOP"}),
+    )
+    .await;
     d.advance(1).await;
     let outs = d.client.messaging_optouts().list_all(&ListOptOuts::new()).collect_all().await.unwrap();
     assert_eq!(outs.len(), 1);
     assert_eq!(outs[0].from.as_deref(), Some(number.as_str()));
     assert_eq!(outs[0].to.as_deref(), Some("+13125550077"));
-    let err = d
-        .client
-        .messages()
-        .send(SendMessage::new("+13125550077").from(number).text("still there?"))
-        .await
-        .unwrap_err();
+    let err =
+        d.client.messages().send(SendMessage::new("+13125550077").from(number).text("still there?")).await.unwrap_err();
     assert_eq!(err.code(), Some("40300"));
 }

@@ -26,7 +26,12 @@ async fn rooms_tokens_and_pages() {
     assert_eq!(named.data.len(), 1);
     let r = d.client.rooms().update(&ids[0], UpdateRoom::new().max_participants(5i64)).await.unwrap();
     assert_eq!(r.max_participants, Some(5));
-    let t = d.client.rooms().generate_join_client_token(&ids[0], GenerateClientToken::new().token_ttl_secs(600i64)).await.unwrap();
+    let t = d
+        .client
+        .rooms()
+        .generate_join_client_token(&ids[0], GenerateClientToken::new().token_ttl_secs(600i64))
+        .await
+        .unwrap();
     assert!(t.token.is_some());
     let refreshed = d
         .client
@@ -47,7 +52,9 @@ async fn sessions_participants_recordings_compositions_lists() {
     let d = Dialtone::start().await;
     assert!(d.client.room_sessions().list(&ListRoomSessions::new().active(true)).await.unwrap().data.is_empty());
     assert!(d.client.room_participants().list(&ListRoomParticipants::new()).await.unwrap().data.is_empty());
-    assert!(d.client.room_recordings().list(&ListRoomRecordings::new().status("completed")).await.unwrap().data.is_empty());
+    assert!(
+        d.client.room_recordings().list(&ListRoomRecordings::new().status("completed")).await.unwrap().data.is_empty()
+    );
     assert!(d.client.room_compositions().list(&ListRoomCompositions::new()).await.unwrap().data.is_empty());
     let deleted = d.client.room_recordings().delete_many(&ListRoomRecordings::new().room_id("x")).await.unwrap();
     assert_eq!(deleted.room_recordings, Some(0));

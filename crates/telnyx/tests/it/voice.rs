@@ -126,7 +126,9 @@ async fn a_dialled_call_through_its_commands() {
     let verifier = d.client.webhooks().unwrap();
     let mut saw_initiated = false;
     for (h, body) in &all {
-        verifier.verify(body, h["telnyx-signature-ed25519"].to_str().unwrap(), h["telnyx-timestamp"].to_str().unwrap()).unwrap();
+        verifier
+            .verify(body, h["telnyx-signature-ed25519"].to_str().unwrap(), h["telnyx-timestamp"].to_str().unwrap())
+            .unwrap();
         if let EventKind::CallInitiated(p) = telnyx::Event::parse(body).unwrap().kind {
             assert_eq!(p.call_control_id.as_deref(), Some(id.as_str()));
             assert_eq!(p.client_state.as_deref(), Some("c3RhcnQ="));
@@ -139,7 +141,12 @@ async fn a_dialled_call_through_its_commands() {
 #[tokio::test]
 async fn bridge_transfer_and_refer() {
     let d = Dialtone::start().await;
-    let app = d.client.call_control_applications().create(CreateCallControlApplication::new("b", "https://example.com/h")).await.unwrap();
+    let app = d
+        .client
+        .call_control_applications()
+        .create(CreateCallControlApplication::new("b", "https://example.com/h"))
+        .await
+        .unwrap();
     let app_id = app.id.unwrap();
     let c = d.client.calls();
     let a = c.dial(Dial::new(app_id.clone(), "+15550200001", "+13125550100")).await.unwrap().call_control_id.unwrap();
