@@ -102,3 +102,45 @@ async fn delivered_events_verify_and_parse_and_tampered_ones_do_not() {
     let other = telnyx::WebhookVerifier::new("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").unwrap();
     assert_eq!(other.unwrap(body, &to_reqwest(headers)).unwrap_err(), WebhookError::BadSignature);
 }
+
+/// The axum extractor accepts what Dialtone signed and refuses a tampered body with 400.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn the_axum_extractor_verifies() {
+    use telnyx::webhooks::Verified;
+    let d = Dialtone::start().await;
+    let (url, got) = receiver().await;
+    d.sim(
+        reqwest::Method::POST,
+        "/_dialtone/sim/webhooks",
+        json!({"event_type": "message.received", "payload": {"id": "m9"}, "url": url}),
+    )
+    .await;
+    let (headers, body) = wait_for(&got, 1).await.remove(0);
+    let app = axum::Router::new()
+        .route(
+            "/hooks",
+            axum::routing::post(|Verified(ev): Verified| async move {
+                match ev.kind {
+                    EventKind::MessageReceived(m) => m.id.unwrap_or_default(),
+                    _ => String::new(),
+                }
+            }),
+        )
+        .with_state(d.client.webhooks().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut signed = to_reqwest(&headers);
+    signed.remove("content-length");
+    let post = |body: Vec<u8>| {
+        reqwest::Client::new().post(format!("http://{addr}/hooks")).headers(signed.clone()).body(body).send()
+    };
+    let ok = post(body.to_vec()).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "m9");
+    let mut bad = body.to_vec();
+    let i = bad.iter().position(|b| *b == b'9').unwrap();
+    bad[i] = b'8';
+    assert_eq!(post(bad).await.unwrap().status(), 400);
+}
