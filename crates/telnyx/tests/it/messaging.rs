@@ -240,3 +240,60 @@ async fn stop_makes_an_opt_out_and_sends_are_refused() {
         d.client.messages().send(SendMessage::new("+13125550077").from(number).text("still there?")).await.unwrap_err();
     assert_eq!(err.code(), Some("40300"));
 }
+
+/// Short codes, scheduling and cancelling, mobile numbers' settings, order updates.
+#[tokio::test]
+async fn short_codes_schedules_mobile_numbers_and_order_updates() {
+    let d = Dialtone::start().await;
+    let (profile, from, _) = number_with_profile(&d, None).await;
+    let pid = profile.id.clone().unwrap();
+    d.sim(
+        reqwest::Method::POST,
+        "/_dialtone/sim/short_codes",
+        json!({"short_code": "24273", "messaging_profile_id": pid}),
+    )
+    .await;
+    let sc =
+        d.client.messages().send_short_code(SendFromNumber::new("24273", "+13125550010").text("code")).await.unwrap();
+    assert!(sc.id.is_some());
+
+    // The manual clock started at the real now: ten minutes ahead is in the window.
+    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
+    let at = httpdate_to_rfc3339(at);
+    let scheduled = d
+        .client
+        .messages()
+        .schedule(SendMessage::new("+13125550011").from(from.clone()).text("later").send_at(at))
+        .await
+        .unwrap();
+    let cancelled = d.client.messages().cancel_scheduled(scheduled.id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(cancelled.to.unwrap()[0].status, Some(RecipientStatus::Cancelled));
+
+    let mobiles = d.client.phone_numbers().list_mobile_messaging(&ListMessagingNumbers::new()).await.unwrap();
+    assert!(mobiles.data.is_empty());
+    let err = d.client.phone_numbers().retrieve_mobile_messaging("123").await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+
+    let orders = d.client.number_orders().list_all(&ListNumberOrders::new()).collect_all().await.unwrap();
+    let oid = orders[0].id.clone().unwrap();
+    let updated =
+        d.client.number_orders().update(&oid, UpdateNumberOrder::new().customer_reference("po-7")).await.unwrap();
+    assert_eq!(updated.customer_reference.as_deref(), Some("po-7"));
+}
+
+/// RFC 3339 in UTC from a system time, without a date crate.
+fn httpdate_to_rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}

@@ -160,3 +160,70 @@ async fn bridge_transfer_and_refer() {
     let err = c.reject(&t, Reject::new("CALL_REJECTED")).await.unwrap_err();
     assert_eq!(err.status(), Some(422));
 }
+
+/// The commands an incoming call takes: answer, reject, and those the dialled call above
+/// did not use (prompts with gathers, AI and relay sessions, supervisor role).
+#[tokio::test]
+async fn an_incoming_call_and_the_remaining_commands() {
+    let d = Dialtone::start().await;
+    let app = d
+        .client
+        .call_control_applications()
+        .create(CreateCallControlApplication::new("in", "https://example.com/h"))
+        .await
+        .unwrap();
+    let app_id = app.id.unwrap();
+    let found = d
+        .client
+        .available_phone_numbers()
+        .list(&telnyx::messaging::SearchPhoneNumbers::new().locality("Chicago").limit(1u32))
+        .await
+        .unwrap();
+    let number = found[0].phone_number.clone().unwrap();
+    d.client
+        .number_orders()
+        .create(telnyx::messaging::CreateNumberOrder::new().numbers(&[&number]).connection_id(app_id.clone()))
+        .await
+        .unwrap();
+    d.advance(1).await;
+    let ring = |from: &'static str| {
+        let number = number.clone();
+        let d = &d;
+        async move {
+            let v = d
+                .sim(reqwest::Method::POST, "/_dialtone/sim/calls", serde_json::json!({"from": from, "to": number}))
+                .await;
+            v["data"]["call_control_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let c = d.client.calls();
+    let rejected = ring("+13125550901").await;
+    assert_eq!(c.reject(&rejected, Reject::new("USER_BUSY")).await.unwrap().result.as_deref(), Some("ok"));
+    assert_eq!(c.retrieve(&rejected).await.unwrap().is_alive, Some(false));
+
+    let id = ring("+13125550902").await;
+    let ok = |r: CallCommand| assert_eq!(r.result.as_deref(), Some("ok"));
+    ok(c.answer(&id, Answer::new().client_state("aGk=")).await.unwrap());
+    ok(c.gather_using_speak(&id, GatherUsingSpeak::new("female", "Press one").maximum_digits(1i64)).await.unwrap());
+    ok(c.gather_using_audio(&id, GatherUsingAudio::new().audio_url("http://127.0.0.1:9/none.wav")).await.unwrap());
+    ok(c.playback_start(&id, PlaybackStart::new().audio_url("http://127.0.0.1:9/none.wav")).await.unwrap());
+    ok(c.ai_assistant_start(&id, AiAssistantStart::new().greeting("hello")).await.unwrap());
+    ok(c.ai_assistant_add_messages(
+        &id,
+        AiAssistantAddMessages::new().messages(vec![serde_json::json!({"role": "user", "content": "hi"})]),
+    )
+    .await
+    .unwrap());
+    let joined =
+        c.ai_assistant_join(&id, AiAssistantJoin::new("conv-1", serde_json::json!({"id": "p1", "role": "user"}))).await;
+    assert!(joined.is_ok() || joined.as_ref().unwrap_err().status() == Some(422), "{joined:?}");
+    ok(c.ai_assistant_stop(&id, AiAssistantStop::new()).await.unwrap());
+    ok(c.conversation_relay_start(&id, ConversationRelayStart::new().url("wss://example.com/relay")).await.unwrap());
+    ok(c.conversation_relay_stop(&id, ConversationRelayStop::new()).await.unwrap());
+    ok(c.gather_using_ai(&id, GatherUsingAi::new(serde_json::json!({"type": "object", "properties": {}})))
+        .await
+        .unwrap());
+    let role = c.switch_supervisor_role(&id, SwitchSupervisorRole::new("barge")).await;
+    assert!(role.is_ok() || role.as_ref().unwrap_err().status() == Some(422), "{role:?}");
+    ok(c.hangup(&id, Hangup::new()).await.unwrap());
+}
