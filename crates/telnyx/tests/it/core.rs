@@ -235,3 +235,41 @@ async fn call_commands_carry_one_command_id_across_retries() {
     let body: serde_json::Value = serde_json::from_str(&script.seen.lock().unwrap()[0].body).unwrap();
     assert_eq!(body["command_id"], "mine");
 }
+
+#[tokio::test]
+async fn pages_stop_at_an_empty_page_or_at_total_pages() {
+    use telnyx::Stream;
+    // No meta at all: on until an empty page.
+    let page = |ids: &[&str]| {
+        let data: Vec<_> = ids.iter().map(|i| serde_json::json!({"id": i})).collect();
+        answer(200, &serde_json::json!({ "data": data }).to_string())
+    };
+    let (client, script) = scripted(vec![page(&["a", "b"]), page(&["c"]), page(&[])]).await;
+    let all =
+        client.messaging_profiles().list_all(&ListMessagingProfiles::new().page_size(2)).collect_all().await.unwrap();
+    assert_eq!(all.iter().map(|p| p.id.clone().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    let uris: Vec<_> = script.seen.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
+    assert_eq!(uris.len(), 3);
+    assert!(uris[2].contains("page%5Bnumber%5D=3&page%5Bsize%5D=2"), "{uris:?}");
+
+    // total_pages says one page: no second request.
+    let one = answer(200, r#"{"data":[{"id":"a"}],"meta":{"page_number":1,"total_pages":1}}"#);
+    let (client, script) = scripted(vec![one]).await;
+    let all = client.messaging_profiles().list_all(&ListMessagingProfiles::new()).collect_all().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+
+    // A cap fetches no page beyond it; an error ends the stream after being yielded.
+    let (client, script) = scripted(vec![page(&["a", "b"]), page(&["c", "d"])]).await;
+    let two = client.messaging_profiles().list_all(&ListMessagingProfiles::new()).take(2).collect_all().await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+    let (client, _) = scripted(vec![page(&["a"]), answer(404, r#"{"errors":[{"code":"10005"}]}"#)]).await;
+    let mut s = client.messaging_profiles().list_all(&ListMessagingProfiles::new());
+    assert!(s.next().await.unwrap().is_ok());
+    assert!(matches!(s.next().await, Some(Err(Error::NotFound(_)))));
+    assert!(s.next().await.is_none());
+    // It is a futures Stream.
+    fn is_stream<S: Stream + Send + 'static>(_: &S) {}
+    is_stream(&s);
+}
