@@ -96,6 +96,15 @@ model! {
 }
 
 /// `client.managed_accounts()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::accounts::{CreateManagedAccount, ListManagedAccounts};
+/// let account = client.managed_accounts().create(CreateManagedAccount::new("Larry's Cat Food Inc")).await?;
+/// let page = client.managed_accounts().list(&ListManagedAccounts::new().email_contains("larry")).await?;
+/// client.managed_accounts().update_global_channel_limit(account.id.as_deref().unwrap(), 30).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ManagedAccounts<'a>(&'a Client);
 
@@ -162,6 +171,14 @@ list_params! {
 }
 
 /// `client.organization_users()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::accounts::ListOrganizationUsers;
+/// let users = client.organization_users().list(&ListOrganizationUsers::new().include_groups(true)).await?;
+/// let csv = client.organization_users().groups_report_csv().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct OrganizationUsers<'a>(&'a Client);
 
@@ -226,6 +243,14 @@ list_params! {
 }
 
 /// `client.webhook_deliveries()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::accounts::ListWebhookDeliveries;
+/// let failed = client.webhook_deliveries().list(&ListWebhookDeliveries::new().status("failed")).await?;
+/// for d in failed.data { println!("{:?}: {} attempts", d.id, d.attempts.map_or(0, |a| a.len())); }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct WebhookDeliveries<'a>(&'a Client);
 

@@ -172,6 +172,14 @@ request! {
 }
 
 /// `client.messages()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::SendMessage;
+/// let message = client.messages().send(SendMessage::new("+18445550001").from("+18005550100").text("Hello, World!")).await?;
+/// let again = client.messages().retrieve(message.id.as_deref().unwrap()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Messages<'a>(&'a Client);
 
@@ -277,6 +285,14 @@ list_params! {
 }
 
 /// `client.messaging_optouts()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::ListOptOuts;
+/// let page = client.messaging_optouts().list(&ListOptOuts::new().messaging_profile_id("profile-id")).await?;
+/// for optout in page.data { println!("{:?} stopped {:?}", optout.to, optout.from); }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct OptOuts<'a>(&'a Client);
 
@@ -380,6 +396,16 @@ list_params! {
 }
 
 /// `client.messaging_profiles()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::{CreateMessagingProfile, UpdateMessagingProfile};
+/// let profile = client.messaging_profiles().create(CreateMessagingProfile::new("My name", vec!["US".to_owned()])).await?;
+/// let id = profile.id.as_deref().unwrap();
+/// client.messaging_profiles().update(id, UpdateMessagingProfile::new().webhook_url("https://example.com/hooks")).await?;
+/// client.messaging_profiles().delete(id).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct MessagingProfiles<'a>(&'a Client);
 
@@ -499,6 +525,15 @@ list_params! {
 }
 
 /// `client.phone_numbers()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::{ListPhoneNumbers, UpdatePhoneNumberMessaging};
+/// let numbers = client.phone_numbers().list(&ListPhoneNumbers::new().status("active")).await?;
+/// let id = numbers.data[0].id.as_deref().unwrap();
+/// client.phone_numbers().update_messaging(id, UpdatePhoneNumberMessaging::new().messaging_profile_id("profile-id")).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct PhoneNumbers<'a>(&'a Client);
 
@@ -559,6 +594,14 @@ request! {
 }
 
 /// `client.messaging_numbers_bulk_updates()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::CreateBulkUpdate;
+/// let job = client.messaging_numbers_bulk_updates().create(CreateBulkUpdate::new("profile-id", vec!["+13122001234".to_owned()])).await?;
+/// let status = client.messaging_numbers_bulk_updates().retrieve(job.order_id.as_deref().unwrap()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BulkUpdates<'a>(&'a Client);
 
@@ -607,6 +650,13 @@ list_params! {
 }
 
 /// `client.available_phone_numbers()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::SearchPhoneNumbers;
+/// let found = client.available_phone_numbers().list(&SearchPhoneNumbers::new().country_code("US").locality("Chicago").limit(5u32)).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct AvailablePhoneNumbers<'a>(&'a Client);
 
@@ -678,6 +728,14 @@ list_params! {
 }
 
 /// `client.number_orders()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::messaging::CreateNumberOrder;
+/// let order = client.number_orders().create(CreateNumberOrder::new().numbers(&["+13122001234"]).messaging_profile_id("profile-id")).await?;
+/// let order = client.number_orders().retrieve(order.id.as_deref().unwrap()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NumberOrders<'a>(&'a Client);
 

@@ -207,3 +207,40 @@ macro_rules! list_params {
 }
 
 pub(crate) use {list_params, model, request, string_enum};
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    string_enum! {
+        pub enum Color { Red = "red", Blue = "blue" }
+    }
+
+    model! {
+        pub struct Thing { id: String, color: Color }
+    }
+
+    request! {
+        pub struct MakeThing {
+            required { name: String }
+            optional { color: Color, size: i64 }
+        }
+    }
+
+    #[test]
+    fn unknown_values_and_fields_survive_a_round_trip() {
+        let t: Thing = serde_json::from_value(json!({"id": "1", "color": "green", "shiny": true})).unwrap();
+        assert_eq!(t.color, Some(Color::Unknown("green".into())));
+        assert_eq!(t.extra["shiny"], json!(true));
+        assert_eq!(serde_json::to_value(&t).unwrap(), json!({"id": "1", "color": "green", "shiny": true}));
+        let known: Thing = serde_json::from_value(json!({"color": "red"})).unwrap();
+        assert_eq!(known.color, Some(Color::Red));
+    }
+
+    #[test]
+    fn requests_send_required_set_and_extra_fields_only() {
+        let r = MakeThing::new("a").color(Color::Blue).field("future_field", 3);
+        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"name": "a", "color": "blue", "future_field": 3}));
+        assert_eq!(serde_json::to_value(MakeThing::new("b")).unwrap(), json!({"name": "b"}));
+    }
+}

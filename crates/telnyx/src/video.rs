@@ -275,18 +275,61 @@ list_params! {
 }
 
 /// `client.rooms()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::video::{CreateRoom, GenerateClientToken, RefreshClientToken};
+/// let room = client.rooms().create(CreateRoom::new().unique_name("my-meeting-room").max_participants(10i64)).await?;
+/// let id = room.id.as_deref().unwrap();
+/// let token = client.rooms().generate_join_client_token(id, GenerateClientToken::new().token_ttl_secs(600i64)).await?;
+/// let fresh = client.rooms().refresh_client_token(id, RefreshClientToken::new(token.refresh_token.unwrap())).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Rooms<'a>(&'a Client);
 /// `client.room_sessions()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::video::{ListRoomSessions, ParticipantsAction};
+/// let sessions = client.room_sessions().list(&ListRoomSessions::new().active(true)).await?;
+/// let id = sessions.data[0].id.as_deref().unwrap();
+/// client.room_sessions().mute(id, ParticipantsAction::new().participants(serde_json::json!("all"))).await?;
+/// client.room_sessions().end(id).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RoomSessions<'a>(&'a Client);
 /// `client.room_participants()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::video::ListRoomParticipants;
+/// let participants = client.room_participants().list(&ListRoomParticipants::new().session_id("session-id")).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RoomParticipants<'a>(&'a Client);
 /// `client.room_recordings()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::video::ListRoomRecordings;
+/// let recordings = client.room_recordings().list(&ListRoomRecordings::new().room_id("room-id")).await?;
+/// let deleted = client.room_recordings().delete_many(&ListRoomRecordings::new().room_id("room-id")).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RoomRecordings<'a>(&'a Client);
 /// `client.room_compositions()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::video::CreateRoomComposition;
+/// let composition = client.room_compositions().create(CreateRoomComposition::new().session_id("session-id").format("mp4")).await?;
+/// client.room_compositions().delete(composition.id.as_deref().unwrap()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RoomCompositions<'a>(&'a Client);
 

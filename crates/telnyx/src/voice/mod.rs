@@ -172,6 +172,14 @@ list_params! {
 }
 
 /// `client.call_control_applications()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::voice::{CreateCallControlApplication, ListCallControlApplications};
+/// let app = client.call_control_applications().create(CreateCallControlApplication::new("call-router", "https://example.com/hooks")).await?;
+/// let all = client.call_control_applications().list_all(&ListCallControlApplications::new()).collect_all().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CallControlApplications<'a>(&'a Client);
 
@@ -241,6 +249,14 @@ list_params! {
 }
 
 /// `client.connections()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::voice::{ListActiveCalls, ListConnections};
+/// let connections = client.connections().list(&ListConnections::new()).await?;
+/// let live = client.connections().list_active_calls("1293384261075731499", &ListActiveCalls::new()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Connections<'a>(&'a Client);
 
@@ -288,6 +304,16 @@ model! {
 }
 
 /// `client.calls()`.
+///
+/// ```no_run
+/// # async fn run(client: telnyx::Client) -> telnyx::Result<()> {
+/// use telnyx::voice::{Dial, Gather, Hangup};
+/// let call = client.calls().dial(Dial::new("1293384261075731499", "+18005550100", "+18005550101")).await?;
+/// let id = call.call_control_id.unwrap();
+/// client.calls().gather(&id, Gather::new().maximum_digits(4i64).terminating_digit("#")).await?;
+/// client.calls().hangup(&id, Hangup::new()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Calls<'a>(&'a Client);
 
