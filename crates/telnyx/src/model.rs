@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn requests_send_required_set_and_extra_fields_only() {
         let r = MakeThing::new("a").color(Color::Blue).field("future_field", 3).size(2i64);
-        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"name": "a", "color": "blue", "size": 2, "future_field": 3}));
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"name": "a", "color": "blue", "size": 2, "future_field": 3})
+        );
         assert_eq!(serde_json::to_value(MakeThing::new("b")).unwrap(), json!({"name": "b"}));
     }
 }

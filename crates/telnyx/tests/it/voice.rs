@@ -227,3 +227,23 @@ async fn an_incoming_call_and_the_remaining_commands() {
     assert!(role.is_ok() || role.as_ref().unwrap_err().status() == Some(422), "{role:?}");
     ok(c.hangup(&id, Hangup::new()).await.unwrap());
 }
+
+/// A dial repeated with the same `command_id` (what a retry sends) dials once; without one
+/// given, each dial gets its own.
+#[tokio::test]
+async fn a_repeated_dial_with_one_command_id_dials_once() {
+    let d = Dialtone::start().await;
+    let app = d
+        .client
+        .call_control_applications()
+        .create(CreateCallControlApplication::new("dedup", "https://example.com/h"))
+        .await
+        .unwrap();
+    let app_id = app.id.unwrap();
+    let dial = Dial::new(app_id.clone(), "+15550200001", "+13125550100").command_id("retry-1");
+    let first = d.client.calls().dial(dial.clone()).await.unwrap();
+    let again = d.client.calls().dial(dial).await.unwrap();
+    assert_eq!(first.call_control_id, again.call_control_id);
+    let other = d.client.calls().dial(Dial::new(app_id, "+15550200001", "+13125550100")).await.unwrap();
+    assert_ne!(first.call_control_id, other.call_control_id);
+}
