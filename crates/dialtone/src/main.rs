@@ -1,5 +1,7 @@
 //! `dialtone`: the server and its administration commands.
 
+mod commands;
+
 use clap::{Parser, Subcommand};
 use dialtone::Config;
 use std::io::Write;
@@ -55,6 +57,41 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Send and read messages (a client of the API: TELNYX_BASE_URL, TELNYX_API_KEY).
+    Messages {
+        #[command(flatten)]
+        conn: commands::Conn,
+        #[command(subcommand)]
+        command: commands::Messages,
+    },
+    /// Dial and command calls.
+    Calls {
+        #[command(flatten)]
+        conn: commands::Conn,
+        #[command(subcommand)]
+        command: commands::Calls,
+    },
+    /// Create and list video rooms.
+    Rooms {
+        #[command(flatten)]
+        conn: commands::Conn,
+        #[command(subcommand)]
+        command: commands::Rooms,
+    },
+    /// Drive Dialtone's simulation: the clock, inbound messages and calls, far ends, events.
+    Sim {
+        #[command(flatten)]
+        conn: commands::Conn,
+        #[command(subcommand)]
+        command: commands::Sim,
+    },
+    /// Receive webhooks locally.
+    Webhooks {
+        #[command(flatten)]
+        conn: commands::Conn,
+        #[command(subcommand)]
+        command: commands::Webhooks,
     },
 }
 
@@ -112,6 +149,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&user.to_json(true))?);
             Ok(())
         }
+        Command::Messages { conn, command } => commands::messages(conn, command).await,
+        Command::Calls { conn, command } => commands::calls(conn, command).await,
+        Command::Rooms { conn, command } => commands::rooms(conn, command).await,
+        Command::Sim { conn, command } => commands::sim(conn, command).await,
+        Command::Webhooks { conn, command } => commands::webhooks(conn, command).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! starts its own server on a fresh database; `DIALTONE_TEST_DATABASE` picks the backend.
 
 mod accounts;
+mod cli;
 mod docs;
 mod harness;
 mod limits;

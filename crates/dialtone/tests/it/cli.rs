@@ -1,0 +1,123 @@
+//! The client commands of `dialtone` (messages, calls, rooms, sim, webhooks listen) run as
+//! a process against a server started in the test.
+
+use crate::harness::{ROOT_KEY, Server};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+async fn run(s: &Server, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(args)
+        .env("TELNYX_BASE_URL", format!("{}/v2", s.client.base))
+        .env("TELNYX_API_KEY", ROOT_KEY)
+        .env_remove("TELNYX_PUBLIC_KEY")
+        .output()
+        .await
+        .unwrap()
+}
+
+async fn run_json(s: &Server, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = run(s, &all).await;
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A number of the root account with a messaging profile and a call control application.
+async fn owned_number(s: &Server) -> (String, String) {
+    let profile = s.post("/v2/messaging_profiles", json!({"name": "cli", "whitelisted_destinations": ["US"]})).await;
+    let app = s
+        .post(
+            "/v2/call_control_applications",
+            json!({"application_name": "cli", "webhook_event_url": "https://example.com/h"}),
+        )
+        .await;
+    let found = s.get("/v2/available_phone_numbers?filter[locality]=Chicago&filter[limit]=1").await;
+    let number = found.body["data"][0]["phone_number"].as_str().unwrap().to_owned();
+    let order = s
+        .post(
+            "/v2/number_orders",
+            json!({"phone_numbers": [{"phone_number": number}], "messaging_profile_id": profile.body["data"]["id"],
+                   "connection_id": app.body["data"]["id"]}),
+        )
+        .await;
+    assert_eq!(order.status, 200, "{}", order.text);
+    (number, app.body["data"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn messages_sim_and_calls_from_the_command_line() {
+    let s = Server::start().await;
+    let (number, app) = owned_number(&s).await;
+    let advanced = run_json(&s, &["sim", "advance", "--seconds", "1"]).await;
+    assert!(advanced.is_object());
+    let sent = run_json(&s, &["messages", "send", "--from", &number, "--to", "+15550100001", "--text", "hi"]).await;
+    assert_eq!(sent["to"][0]["phone_number"], "+15550100001");
+    let id = sent["id"].as_str().unwrap();
+    let got = run_json(&s, &["messages", "get", id]).await;
+    assert_eq!(got["text"], "hi");
+    // The table: one line per scalar field, the id among them.
+    let out = run(&s, &["messages", "get", id]).await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("id ") && l.ends_with(id)), "{text}");
+    // An error is reported with its code and a failing status.
+    let bad = run(&s, &["messages", "send", "--from", "+19995550100", "--to", "+15550100001", "--text", "x"]).await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("40305"));
+
+    let call =
+        run_json(&s, &["calls", "dial", "--connection-id", &app, "--from", &number, "--to", "+15550200001"]).await;
+    let ccid = call["call_control_id"].as_str().unwrap().to_owned();
+    run_json(&s, &["sim", "advance", "--seconds", "3"]).await;
+    let live = run_json(&s, &["calls", "get", &ccid]).await;
+    assert_eq!(live["is_alive"], true);
+    let spoke = run_json(&s, &["calls", "speak", &ccid, "--text", "hello there"]).await;
+    assert_eq!(spoke["result"], "ok");
+    run_json(&s, &["calls", "hangup", &ccid]).await;
+    assert_eq!(run_json(&s, &["calls", "get", &ccid]).await["is_alive"], false);
+
+    // An outside caller, then the far end hangs up.
+    let inbound = run_json(&s, &["sim", "call", "--from", "+13125550999", "--to", &number]).await;
+    let icid = inbound["call_control_id"].as_str().unwrap().to_owned();
+    run_json(&s, &["sim", "hangup", &icid]).await;
+    let texted = run(&s, &["sim", "message", "--from", "+13125550999", "--to", &number, "--text", "hello"]).await;
+    assert!(texted.status.success(), "{}", String::from_utf8_lossy(&texted.stderr));
+}
+
+#[tokio::test]
+async fn webhooks_listen_verifies_and_prints_each_event() {
+    let s = Server::start().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["webhooks", "listen", "--listen", "127.0.0.1:0"])
+        .env("TELNYX_BASE_URL", format!("{}/v2", s.client.base))
+        .env("TELNYX_API_KEY", ROOT_KEY)
+        .env_remove("TELNYX_PUBLIC_KEY")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let url = first.strip_prefix("Listening for webhooks on ").unwrap().to_owned();
+    s.post(
+        "/_dialtone/sim/webhooks",
+        json!({"event_type": "call.hangup", "payload": {"call_control_id": "v3:cli"}, "url": url}),
+    )
+    .await;
+    let printed =
+        tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(printed.contains("call.hangup") && printed.contains("v3:cli"), "{printed}");
+    // A forged webhook is refused with 400 and not printed as an event.
+    let forged = reqwest::Client::new()
+        .post(&url)
+        .header("telnyx-signature-ed25519", "AAAA")
+        .header("telnyx-timestamp", "1")
+        .body(r#"{"data":{"event_type":"call.hangup"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let _ = child.kill().await;
+}
