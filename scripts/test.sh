@@ -11,7 +11,25 @@ cd "$ROOT"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# The media tests check generated MP4 and Ogg Opus files with ffprobe and ffmpeg.
+ensure_ffmpeg() {
+  if command -v ffprobe >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1; then return; fi
+  log "ffprobe not found; installing ffmpeg"
+  local sudo=""
+  if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    $sudo apt-get update -qq || log "apt-get update failed; trying the install anyway"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null \
+      || log "could not install ffmpeg; the media tests will fail until ffprobe is on PATH"
+  elif command -v brew >/dev/null 2>&1; then
+    brew install ffmpeg || log "could not install ffmpeg with brew"
+  else
+    log "install ffmpeg (ffprobe) with your package manager; the media tests need it"
+  fi
+}
+
 run_rust_tests() {
+  ensure_ffmpeg
   if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast
   else

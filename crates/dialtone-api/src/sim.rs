@@ -475,13 +475,20 @@ async fn far_end_dtmf(
     )
 }
 
-/// `GET /_dialtone/recordings/{id}.wav`: a call recording's audio (8 kHz mono PCM WAV). No
-/// API key: like Telnyx's recording URLs, the URL itself is the credential.
+/// `GET /_dialtone/recordings/{id}.wav`: a call recording's audio (8 kHz mono PCM WAV);
+/// `{id}.mp3` for a recording made as MP3 (MPEG-1 Layer III). No API key: like Telnyx's
+/// recording URLs, the URL itself is the credential.
 async fn recording(State(st): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(id) = file.strip_suffix(".wav") else {
-        return respond(Err(ApiError::not_found().detail("Recordings are served as {id}.wav.")));
+    let (id, mp3) = match (file.strip_suffix(".wav"), file.strip_suffix(".mp3")) {
+        (Some(id), _) => (id, false),
+        (_, Some(id)) => (id, true),
+        _ => return respond(Err(ApiError::not_found().detail("Recordings are served as {id}.wav or {id}.mp3."))),
     };
     match st.engine.recording(id).await {
+        Ok(r) if mp3 && r.format != "mp3" => {
+            respond(Err(ApiError::not_found().detail("This recording was made as WAV: get {id}.wav.")))
+        }
+        Ok(r) if mp3 => ([(axum::http::header::CONTENT_TYPE, "audio/mpeg")], r.mp3()).into_response(),
         Ok(r) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], r.wav()).into_response(),
         Err(e) => respond(Err(e)),
     }

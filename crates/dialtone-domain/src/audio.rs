@@ -83,18 +83,25 @@ pub fn wav(ms: u64, rate: u32, tones: &[(u64, u64)]) -> Vec<u8> {
     out.extend_from_slice(&16u16.to_le_bytes());
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let at_ms = i as u64 * 1000 / u64::from(rate);
-        let on = tones.iter().any(|(a, b)| (*a..*b).contains(&at_ms));
-        let v = if on {
+    for v in samples_at(rate, 0, samples, tones) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// `n` samples of the call's audio at `rate` Hz from sample `from` on: silence, with a
+/// 440 Hz tone in the spans given (start, end in ms). The recording's WAV and the media
+/// stream's frames are both cut from this.
+pub fn samples_at(rate: u32, from: u64, n: usize, tones: &[(u64, u64)]) -> impl Iterator<Item = i16> + '_ {
+    (from..from + n as u64).map(move |i| {
+        let at_ms = i * 1000 / u64::from(rate);
+        if tones.iter().any(|(a, b)| (*a..*b).contains(&at_ms)) {
             let t = i as f64 / f64::from(rate);
             ((t * 440.0 * std::f64::consts::TAU).sin() * 8_000.0) as i16
         } else {
             0
-        };
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
+        }
+    })
 }
 
 #[cfg(test)]

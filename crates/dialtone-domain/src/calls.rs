@@ -19,6 +19,7 @@ use crate::body::Body;
 use crate::error::{ApiError, Code, Result};
 use crate::far_end::{self, Behaviour};
 use crate::fmt_time;
+use crate::media::stream::StreamSpec;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -198,6 +199,8 @@ pub struct Outcome {
     pub link: Option<(String, Link)>,
     /// Recordings finished, to keep for download.
     pub recordings: Vec<SavedRecording>,
+    /// What the call's media streams must do (open, send digits, stop), in order.
+    pub streams: Vec<StreamOp>,
 }
 
 /// The fields every command shares.
@@ -256,6 +259,8 @@ pub struct DialRequest {
     pub answering_machine_detection: String,
     /// `record: record-from-answer`: how to record from the answer.
     pub record: Option<RecordRequest>,
+    /// `stream_url` and its options: a media stream from the answer.
+    pub stream: Option<StreamSpec>,
     pub command: Command,
 }
 
@@ -361,6 +366,7 @@ impl DialRequest {
             time_limit_secs,
             answering_machine_detection: amd,
             record,
+            stream: StreamSpec::parse(body, false)?,
             command: Command::parse(body)?,
         })
     }
@@ -474,6 +480,9 @@ pub struct Call {
     /// A recording to start on the answer (`record: record-from-answer` on dial).
     #[serde(default)]
     pub pending_recording: Option<Recording>,
+    /// A media stream to start on the answer (`stream_url` on dial).
+    #[serde(default)]
+    pub pending_stream: Option<StreamSpec>,
 }
 
 impl Call {
@@ -517,6 +526,7 @@ impl Call {
             far_presses: Vec::new(),
             conversation: None,
             pending_recording: None,
+            pending_stream: None,
         }
     }
 
@@ -528,6 +538,7 @@ impl Call {
         call.answering_machine_detection = req.answering_machine_detection.clone();
         call.send_digits = req.send_digits.clone();
         call.far_end = far_end.clone();
+        call.pending_stream = req.stream.clone();
         if let Some(id) = &req.command.command_id {
             call.commands.push((id.clone(), now));
         }
@@ -790,6 +801,9 @@ impl Call {
             r.started_at = now;
             self.recording = Some(r);
         }
+        if let Some(spec) = self.pending_stream.take() {
+            self.start_stream(&mut out, spec);
+        }
         if let Some(original) = self.transfer_of.clone() {
             let bridged = self.bridged_with(&original, now);
             out.events.extend(bridged.events);
@@ -963,11 +977,13 @@ mod bridge;
 mod media;
 mod recording;
 mod services;
+mod streaming;
 pub use ai::{AiRequest, Conversation};
 pub use bridge::{Link, REFER_MS, Refer};
 pub use media::{AudioLength, AudioSource, Gather, Media, PlaybackRequest, Prompt, Request, speak_ms};
 pub use recording::{DIGIT_TONE_MS, RECORDING_KIND, RecordRequest, Recording, SavedRecording};
 pub use services::{Queued, Service, ServiceRequest};
+pub use streaming::{STREAM_JOB, StreamOp};
 
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ pub mod far_end;
 pub mod inventory;
 pub mod jobs;
 pub mod keys;
+pub mod media;
 pub mod messaging;
 pub mod numbers;
 pub mod orders;

@@ -45,6 +45,7 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
     cs = recording::keep(cs, call, out, now);
+    cs = streams::jobs(cs, call, out, now);
     for e in &out.events {
         if let Some(dest) = call.routing.destination(e.event_type) {
             let ev = event(e.event_type, e.payload.clone(), now);
@@ -264,9 +265,12 @@ impl Engine {
             ),
             _ => None,
         };
+        let mut stream = None;
         if action == Action::Answer {
             // Checked before the call is touched: a bad override refuses the command.
             Routing::default().with_overrides(body)?;
+            // `stream_url` on answer streams from the answer.
+            stream = dialtone_domain::media::stream::StreamSpec::parse(body, false)?;
         }
         retry_on_conflict!({
             let (doc, mut call) = self.load_call(&caller.id, id).await?;
@@ -277,6 +281,7 @@ impl Engine {
             let out = match action {
                 Action::Answer => {
                     call.routing = call.routing.clone().with_overrides(body)?;
+                    call.pending_stream = stream.clone();
                     call.answer(&cmd, now)?
                 }
                 Action::Reject => call.reject(&cmd, cause.as_deref().unwrap_or_default(), now)?,
@@ -380,5 +385,7 @@ mod bridge;
 mod media;
 mod recording;
 mod services;
+mod streams;
 pub use media::{FETCH_TIMEOUT, MAX_AUDIO_BYTES};
 pub use recording::RecordAction;
+pub use streams::{CONNECT_TIMEOUT, StreamHub, run_stream_op};

@@ -35,6 +35,8 @@ pub struct Engine {
     /// Woken when a job is written or the clock moves, so workers look again at once.
     pub(crate) wake: Arc<Notify>,
     pub(crate) auth_cache: Arc<AuthCache>,
+    /// This process's media-stream tasks.
+    pub streams: Arc<calls::StreamHub>,
 }
 
 impl Engine {
@@ -46,6 +48,7 @@ impl Engine {
             instance: uuid::Uuid::new_v4().to_string(),
             wake: Arc::new(Notify::new()),
             auth_cache: Arc::new(AuthCache::new(cache)),
+            streams: Arc::new(calls::StreamHub::default()),
         }
     }
 

@@ -57,6 +57,7 @@ impl Builder {
             .handler(jobs::SIM_TIMER, crate::timers::fire)
             .handler(dialtone_domain::messaging::STEP_JOB, crate::messages::step)
             .handler(dialtone_domain::calls::TIMER_JOB, crate::calls::fire_timer)
+            .handler(dialtone_domain::calls::STREAM_JOB, crate::calls::run_stream_op)
             .handler(jobs::NUMBER_ORDER_COMPLETE, crate::orders::complete_order)
             .handler(jobs::MESSAGING_BULK_UPDATE, crate::numbers::run_bulk_update)
     }

@@ -87,6 +87,11 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
             }
         })
     };
+    // Media streams of live calls were tasks of the previous run: open them again.
+    let resumed = engine.resume_streams().await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    if resumed > 0 {
+        tracing::info!(resumed, "media streams of live calls reopened");
+    }
     let mut workers = Vec::new();
     for _ in 0..config.workers {
         workers.push(tokio::spawn(scheduler.clone().run(shutdown.clone())));
@@ -102,6 +107,8 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     let engine_for_stop = engine.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+        // Stream sockets close (1001) without `stop`: their calls live on in the store.
+        engine_for_stop.close_streams();
         for w in workers {
             let _ = w.await;
         }

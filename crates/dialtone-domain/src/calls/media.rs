@@ -369,6 +369,9 @@ impl Call {
         self.require_answered()?;
         self.record_digits(digits.chars().count(), now);
         let mut out = Outcome::default();
+        if let Some(spec) = self.stream() {
+            out.streams.push(StreamOp::Dtmf { stream_id: spec.stream_id.clone(), digits: digits.to_owned() });
+        }
         for d in digits.chars() {
             let mut p = self.base_payload();
             p["digit"] = json!(d.to_string());

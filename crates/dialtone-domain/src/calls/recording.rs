@@ -1,6 +1,6 @@
 //! Recording a call: record_start / pause / resume / stop. The recording's audio is made
-//! when it is downloaded (`GET /_dialtone/recordings/{id}.wav`): silence for the time it
-//! ran, with a tone where the far end pressed a digit.
+//! when it is downloaded (`GET /_dialtone/recordings/{id}.wav`, and `.mp3` for an MP3
+//! recording): silence for the time it ran, with a tone where the far end pressed a digit.
 
 use super::*;
 
@@ -151,8 +151,13 @@ impl Call {
     /// Ends the recording in progress, if any, with its `call.recording.saved`.
     pub(super) fn save_recording(&mut self, out: &mut Outcome, now: DateTime<Utc>) {
         let Some(rec) = self.recording.take() else { return };
-        let url = format!("{}/_dialtone/recordings/{}.wav", rec.base_url, rec.id);
-        let urls = if rec.format == "mp3" { json!({"wav": url, "mp3": null}) } else { json!({"wav": url}) };
+        let url = format!("{}/_dialtone/recordings/{}", rec.base_url, rec.id);
+        // An MP3 recording is served as MP3, and as WAV too (both are made on download).
+        let urls = if rec.format == "mp3" {
+            json!({"mp3": format!("{url}.mp3"), "wav": format!("{url}.wav")})
+        } else {
+            json!({"wav": format!("{url}.wav")})
+        };
         let mut p = self.base_payload();
         if let Some(o) = p.as_object_mut() {
             o.remove("from");
@@ -194,5 +199,11 @@ impl SavedRecording {
     /// The recording as an 8 kHz mono 16-bit PCM WAV file (its first hour at most).
     pub fn wav(&self) -> Vec<u8> {
         crate::audio::wav(self.duration_ms.min(MAX_SERVED_MS), 8_000, &self.tones)
+    }
+
+    /// The same audio as MPEG-1 Layer III, 48 kHz mono at 32 kbit/s (its first hour at
+    /// most: 14 MB).
+    pub fn mp3(&self) -> Vec<u8> {
+        crate::media::mp3::mp3(self.duration_ms.min(MAX_SERVED_MS), &self.tones)
     }
 }

@@ -2,8 +2,9 @@
 //! transcription and noise suppression (start/stop with their webhooks), the supervisor
 //! role, and queues (enqueue / leave_queue).
 //!
-//! Nothing leaves Dialtone for these: no RTP is forked, no SIPREC session or WebSocket is
-//! opened, no speech is transcribed. The state and the webhooks are what Telnyx reports.
+//! Only media streaming leaves Dialtone (a WebSocket the engine opens, see
+//! `streaming.rs`): no RTP is forked, no SIPREC session is opened, no speech is
+//! transcribed. For those the state and the webhooks are what Telnyx reports.
 
 use super::*;
 
@@ -14,6 +15,9 @@ pub struct Service {
     pub name: String,
     /// Fields its webhooks echo (`stream_url`, `stream_type`).
     pub detail: Value,
+    /// A media stream's parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSpec>,
 }
 
 /// A parsed service command.
@@ -22,6 +26,8 @@ pub struct ServiceRequest {
     pub name: &'static str,
     pub start: bool,
     pub detail: Value,
+    /// `streaming_start`'s stream.
+    pub stream: Option<StreamSpec>,
 }
 
 /// The queue a call waits in.
@@ -51,6 +57,7 @@ impl ServiceRequest {
     pub fn parse(action: &str, body: &Body) -> Result<ServiceRequest> {
         let (name, start) = action.rsplit_once('_').map(|(n, s)| (n, s == "start")).unwrap_or((action, false));
         let mut detail = json!({});
+        let mut stream = None;
         let name: &'static str = match name {
             "fork" => {
                 if start {
@@ -77,16 +84,8 @@ impl ServiceRequest {
             }
             "streaming" => {
                 if start {
-                    let url = body.req_str("stream_url")?;
-                    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-                        return Err(ApiError::invalid("stream_url", "'stream_url' is a ws:// or wss:// URL."));
-                    }
-                    detail["stream_url"] = json!(url);
-                    body.opt_enum("stream_track", &["inbound_track", "outbound_track", "both_tracks"])?;
-                    body.opt_enum("stream_codec", &["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16", "default"])?;
-                    body.opt_enum("stream_bidirectional_mode", &["mp3", "rtp"])?;
-                    body.opt_enum("stream_bidirectional_codec", &["PCMU", "PCMA", "G722", "OPUS", "AMR-WB", "L16"])?;
-                    body.opt_enum("stream_bidirectional_target_legs", &["both", "self", "opposite"])?;
+                    stream = StreamSpec::parse(body, true)?;
+                    detail["stream_url"] = json!(stream.as_ref().map(|s| s.url.clone()));
                 }
                 "streaming"
             }
@@ -105,7 +104,7 @@ impl ServiceRequest {
                 "suppression"
             }
         };
-        Ok(ServiceRequest { name, start, detail })
+        Ok(ServiceRequest { name, start, detail, stream })
     }
 }
 
@@ -142,20 +141,28 @@ impl Call {
             }
             (true, None) => {
                 self.accept(cmd);
-                let s = Service { name: req.name.to_owned(), detail: req.detail.clone() };
-                self.emit_service(&mut out, &s, true, None);
-                self.services.push(s);
+                match &req.stream {
+                    Some(spec) => self.start_stream(&mut out, spec.clone()),
+                    None => {
+                        let s = Service { name: req.name.to_owned(), detail: req.detail.clone(), stream: None };
+                        self.emit_service(&mut out, &s, true, None);
+                        self.services.push(s);
+                    }
+                }
             }
             (false, Some(i)) => {
                 self.accept(cmd);
                 let s = self.services.remove(i);
                 self.emit_service(&mut out, &s, false, Some("normal_clearing"));
+                if let Some(spec) = &s.stream {
+                    out.streams.push(StreamOp::Close { stream_id: spec.stream_id.clone() });
+                }
             }
         }
         Ok(out)
     }
 
-    fn emit_service(&self, out: &mut Outcome, s: &Service, start: bool, cause: Option<&str>) {
+    pub(super) fn emit_service(&self, out: &mut Outcome, s: &Service, start: bool, cause: Option<&str>) {
         let Some(event_type) = service_events(&s.name, start) else { return };
         let mut p = self.base_payload();
         if let Some(o) = p.as_object_mut() {
@@ -177,6 +184,9 @@ impl Call {
     pub(super) fn end_services(&mut self, out: &mut Outcome, cause: &str, now: DateTime<Utc>) {
         for s in std::mem::take(&mut self.services) {
             self.emit_service(out, &s, false, Some(cause));
+            if let Some(spec) = &s.stream {
+                out.streams.push(StreamOp::Close { stream_id: spec.stream_id.clone() });
+            }
         }
         self.dequeue(out, "hangup", now);
     }

@@ -656,6 +656,68 @@ fn services_start_stop_and_stop_with_the_call() {
 }
 
 #[test]
+fn a_media_stream_opens_hears_digits_and_closes_with_the_call() {
+    let mut c = answered();
+    let start = service_req(
+        "streaming_start",
+        json!({"stream_url": "ws://127.0.0.1:9/s", "stream_track": "both_tracks", "stream_codec": "PCMA",
+               "stream_bidirectional_mode": "rtp"}),
+    );
+    let out = c.service(&cmd(None, None), &start).unwrap();
+    let spec = c.stream().cloned().expect("a running stream");
+    assert_eq!((spec.track.as_str(), spec.codec.as_deref()), ("both_tracks", Some("PCMA")));
+    assert_eq!(spec.bidirectional_mode.as_deref(), Some("rtp"));
+    let id = spec.stream_id.clone();
+    assert_eq!(out.streams, vec![StreamOp::Open { stream_id: id.clone() }]);
+    let out = c.far_dtmf("12", secs(5)).unwrap();
+    assert_eq!(out.streams, vec![StreamOp::Dtmf { stream_id: id.clone(), digits: "12".into() }]);
+    let out = c.hangup(&cmd(None, None), secs(9)).unwrap();
+    assert_eq!(types(&out), ["streaming.stopped", "call.hangup"]);
+    assert_eq!(out.streams, vec![StreamOp::Close { stream_id: id.clone() }]);
+    assert!(c.stream().is_none());
+}
+
+#[test]
+fn streaming_stop_closes_and_a_failed_stream_says_why() {
+    let mut c = answered();
+    let start = service_req("streaming_start", json!({"stream_url": "wss://media.example/s"}));
+    c.service(&cmd(None, None), &start).unwrap();
+    let id = c.stream().unwrap().stream_id.clone();
+    assert_eq!(c.stream().unwrap().track, "inbound_track", "Telnyx's default track");
+    let out = c.service(&cmd(None, None), &service_req("streaming_stop", json!({}))).unwrap();
+    assert_eq!(types(&out), ["streaming.stopped"]);
+    assert_eq!(out.streams, vec![StreamOp::Close { stream_id: id.clone() }]);
+    // Started again, then the socket cannot be opened.
+    c.service(&cmd(None, None), &start).unwrap();
+    let id = c.stream().unwrap().stream_id.clone();
+    let out = c.stream_ended(&id, Some("connection_failed"));
+    assert_eq!(types(&out), ["streaming.failed"]);
+    let p = &out.events[0].payload;
+    assert_eq!(p["failure_reason"], "connection_failed");
+    assert_eq!(p["stream_id"], id.as_str());
+    assert_eq!(p["stream_type"], "websocket");
+    assert_eq!(p["stream_params"], json!({"stream_url": "wss://media.example/s", "track": "inbound_track"}));
+    assert!(out.streams.is_empty() && c.stream().is_none());
+    assert_eq!(c.stream_ended(&id, None), Outcome::default(), "an ended stream ends once");
+    let bad = |v: Value| ServiceRequest::parse("streaming_start", &Body::from_value(v).unwrap()).unwrap_err().pointer;
+    assert_eq!(bad(json!({"stream_url": "ws://x", "stream_codec": "GSM"})).as_deref(), Some("/stream_codec"));
+    assert_eq!(bad(json!({})).as_deref(), Some("/stream_url"));
+}
+
+#[test]
+fn stream_url_on_dial_streams_from_the_answer() {
+    let (mut c, out) =
+        dial(far_end::DEFAULT, json!({"stream_url": "ws://127.0.0.1:9/d", "stream_track": "outbound_track"}));
+    assert!(out.streams.is_empty(), "nothing streams while it rings");
+    let out = c.on_timer(Timer::FarAnswer, secs(3));
+    assert_eq!(types(&out), ["call.answered", "streaming.started"]);
+    assert_eq!(out.events[1].payload["stream_url"], "ws://127.0.0.1:9/d");
+    let spec = c.stream().unwrap();
+    assert_eq!(spec.track, "outbound_track");
+    assert_eq!(out.streams, vec![StreamOp::Open { stream_id: spec.stream_id.clone() }]);
+}
+
+#[test]
 fn queues_enqueue_leave_time_out_and_end() {
     let mut c = answered();
     let out = c.enqueue(&cmd(None, None), "support", 2, Some(60), secs(10)).unwrap();

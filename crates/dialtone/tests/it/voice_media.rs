@@ -406,6 +406,7 @@ async fn recordings_are_saved_with_a_wav_dialtone_serves() {
     assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(3_000));
     assert!(bytes[44..].iter().any(|b| *b != 0), "the digit's tone is in it");
     assert_eq!(reqwest::get(format!("{url}x")).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(url.replace(".wav", ".mp3")).await.unwrap().status(), 404, "a WAV recording has no MP3");
 
     // Recording through the hang-up: saved after call.hangup.
     let r = s.post(&path(&id, "record_start"), json!({"format": "mp3", "channels": "dual"})).await;
@@ -415,9 +416,17 @@ async fn recordings_are_saved_with_a_wav_dialtone_serves() {
     let ev = wait_events(&rx, &id, 6).await;
     assert_eq!(types(&ev)[4..], ["call.hangup", "call.recording.saved"]);
     let url = last(&ev)["recording_urls"]["wav"].as_str().unwrap().to_owned();
-    assert!(last(&ev)["recording_urls"]["mp3"].is_null());
     let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
     assert_eq!(dialtone_domain::audio::duration_ms(&bytes), Some(4_000));
+    // An MP3 recording is served as MP3 too: MPEG-1 Layer III frames.
+    let mp3_url = last(&ev)["recording_urls"]["mp3"].as_str().unwrap().to_owned();
+    assert!(mp3_url.ends_with(".mp3"), "{mp3_url}");
+    let resp = reqwest::get(&mp3_url).await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["content-type"].to_str().unwrap()), (200, "audio/mpeg"));
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xFF, 0xFB, 0x14], "MPEG-1 Layer III, 32 kbit/s, 48 kHz");
+    assert_eq!(bytes, dialtone_domain::media::mp3::mp3(4_000, &[]));
+
     assert_eq!(s.post(&path(&id, "record_stop"), json!({})).await.code(), "90018");
 }
 
@@ -426,16 +435,14 @@ async fn services_and_queues_report_their_webhooks() {
     let s = Server::start().await;
     let rx = Receiver::start().await;
     let id = answered_call(&s, &rx).await;
+    // Streams connect for real: to a WebSocket server of the test's own.
+    let ws = crate::voice_streaming::WsApp::start().await;
     for (action, body, event) in [
         ("fork_start", json!({"rx": "udp:10.0.0.1:5000", "tx": "udp:10.0.0.1:5001"}), Some("call.fork.started")),
         ("fork_stop", json!({}), Some("call.fork.stopped")),
         ("siprec_start", json!({"connector_name": "recorder", "sip_transport": "tls"}), Some("siprec.started")),
         ("siprec_stop", json!({}), Some("siprec.stopped")),
-        (
-            "streaming_start",
-            json!({"stream_url": "wss://media.example/s", "stream_track": "both_tracks"}),
-            Some("streaming.started"),
-        ),
+        ("streaming_start", json!({"stream_url": ws.url, "stream_track": "both_tracks"}), Some("streaming.started")),
         ("streaming_stop", json!({}), Some("streaming.stopped")),
         ("transcription_start", json!({"transcription_engine": "Telnyx"}), None),
         ("transcription_stop", json!({}), None),
@@ -468,8 +475,17 @@ async fn services_and_queues_report_their_webhooks() {
     assert_eq!(s.post(&path(&id, "enqueue"), json!({"queue_name": "support"})).await.status, 200);
     let r = s.post(&path(&other, "enqueue"), json!({"queue_name": "support", "max_wait_time_secs": 30})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let n = events_of(&rx, &id).len();
-    let e = last(&wait_events(&rx, &id, n).await).clone();
+    // The enqueue's webhook may still be on its way: wait for it.
+    let mut ev = events_of(&rx, &id);
+    for _ in 0..2000 {
+        if ev.last().is_some_and(|(t, _)| t == "call.enqueued") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        ev = events_of(&rx, &id);
+    }
+    let n = ev.len();
+    let e = last(&ev).clone();
     assert_eq!((e["queue"].as_str(), e["current_position"].as_i64()), (Some("support"), Some(1)));
     let eo = wait_events(&rx, &other, 3).await;
     assert_eq!((eo[2].0.as_str(), eo[2].1["current_position"].as_i64()), ("call.enqueued", Some(2)));
@@ -488,7 +504,7 @@ async fn services_and_queues_report_their_webhooks() {
 
     // The hang-up stops running services.
     let n = events_of(&rx, &id).len();
-    assert_eq!(s.post(&path(&id, "streaming_start"), json!({"stream_url": "wss://m.example/"})).await.status, 200);
+    assert_eq!(s.post(&path(&id, "streaming_start"), json!({"stream_url": ws.url})).await.status, 200);
     assert_eq!(s.post(&path(&id, "hangup"), json!({})).await.status, 200);
     let ev = wait_events(&rx, &id, n + 3).await;
     assert_eq!(types(&ev)[n..], ["streaming.started", "streaming.stopped", "call.hangup"]);
