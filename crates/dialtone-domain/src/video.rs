@@ -96,13 +96,15 @@ impl WebhookFields {
     }
 
     /// Writes the three fields into a resource's JSON: the spec gives the failover URL a
-    /// default of `""` and the timeout a default of `null`.
+    /// default of `""`; its timeout is an integer (no `null`), so an unset one is left out.
     pub fn write(&self, v: &mut serde_json::Value) {
         if let Some(u) = &self.url {
             v["webhook_event_url"] = serde_json::json!(u);
         }
         v["webhook_event_failover_url"] = serde_json::json!(self.failover_url.clone().unwrap_or_default());
-        v["webhook_timeout_secs"] = serde_json::json!(self.timeout_secs);
+        if let Some(t) = self.timeout_secs {
+            v["webhook_timeout_secs"] = serde_json::json!(t);
+        }
     }
 }
 

@@ -52,12 +52,12 @@ pub fn parse_resolution(s: &str) -> Result<(u32, u32)> {
     let bad = || {
         ApiError::invalid(
             "resolution",
-            "'resolution' is WIDTHxHEIGHT, each between 16 and 1280, at most 1280 * 720 pixels.",
+            "'resolution' is WIDTHxHEIGHT, each even and between 16 and 1280, at most 1280 * 720 pixels.",
         )
     };
     let (w, h) = s.split_once('x').ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
-    if !(16..=1280).contains(&w) || !(16..=1280).contains(&h) || w * h > MAX_PIXELS {
+    if !(16..=1280).contains(&w) || !(16..=1280).contains(&h) || w * h > MAX_PIXELS || w % 2 == 1 || h % 2 == 1 {
         return Err(bad());
     }
     Ok((w, h))
@@ -254,7 +254,7 @@ mod tests {
         let e = Composition::create(&body(json!({})), &s, "c".into(), "http://h", t).unwrap_err();
         assert_eq!((e.code, e.pointer.as_deref()), (Code::RoomSessionState, Some("/session_id")));
         s.end(t + chrono::Duration::seconds(7)).unwrap();
-        for bad in ["1280", "8x8", "1281x10", "1280x721", "axb"] {
+        for bad in ["1280", "8x8", "1281x10", "1280x721", "axb", "641x360"] {
             let e = Composition::create(&body(json!({"resolution": bad})), &s, "c".into(), "h", t).unwrap_err();
             assert_eq!(e.pointer.as_deref(), Some("/resolution"), "{bad}");
         }

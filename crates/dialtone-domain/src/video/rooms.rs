@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(j["max_participants"], 10);
         assert_eq!(j["enable_recording"], false);
         assert_eq!(j["webhook_event_failover_url"], "");
-        assert!(j["webhook_timeout_secs"].is_null());
+        assert!(j.get("webhook_timeout_secs").is_none());
         assert!(j.get("active_session_id").is_none());
         for bad in [1, 51] {
             let e = create(json!({"max_participants": bad})).unwrap_err();

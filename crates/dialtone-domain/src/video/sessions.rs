@@ -329,7 +329,9 @@ impl Session {
     /// later timer replaced this one.
     pub fn end_timer_fired(&mut self, due: DateTime<Utc>, now: DateTime<Utc>) -> Outcome {
         let mut out = Outcome::default();
-        if self.active && self.end_due == Some(due) && self.present().next().is_none() {
+        // Compared to the millisecond: the job carries the due time in milliseconds.
+        let same = self.end_due.is_some_and(|d| d.timestamp_millis() == due.timestamp_millis());
+        if self.active && same && self.present().next().is_none() {
             self.finish(ENDED_EMPTY, now, &mut out);
         }
         out

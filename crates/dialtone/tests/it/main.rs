@@ -15,6 +15,7 @@ mod scheduler;
 mod spec;
 mod surface;
 mod users;
+mod video;
 mod voice;
 mod voice_media;
 mod voice_streaming;
