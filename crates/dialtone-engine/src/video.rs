@@ -72,15 +72,15 @@ fn apply_outcome(mut cs: ChangeSet, room: &Routing, session: &Session, out: Outc
         }
     }
     for r in out.recordings {
-        cs = cs
-            .insert(Doc::new(recordings::KIND, &r.id, &r.account_id, r.to_value(), now).parent(&r.session_id))
-            .job(NewJob {
+        cs = cs.insert(Doc::new(recordings::KIND, &r.id, &r.account_id, r.to_value(), now).parent(&r.session_id)).job(
+            NewJob {
                 id: format!("video-rec:{}", r.id),
                 kind: recordings::COMPLETE_JOB.into(),
                 payload: json!({ "recording_id": r.id }),
                 due_at: now + Duration::seconds(recordings::PROCESSING_SECS),
                 ordering_key: None,
-            });
+            },
+        );
     }
     if let Some(due) = out.end_timer {
         cs = cs.job(NewJob {
@@ -199,9 +199,7 @@ impl Engine {
             let (room_doc_, mut room) = self.load_room(&caller.id, room_id).await?;
             tokens::verify(&signer, token, "access", room_id, now)?;
             let current = match &room.active_session_id {
-                Some(sid) => {
-                    Some(self.load_session(&caller.id, sid).await?).filter(|(_, s)| s.active)
-                }
+                Some(sid) => Some(self.load_session(&caller.id, sid).await?).filter(|(_, s)| s.active),
                 None => None,
             };
             let mut cs = ChangeSet::new();
@@ -226,9 +224,8 @@ impl Engine {
                     d.data = session.to_value();
                     cs.update(d)
                 }
-                None => cs.insert(
-                    Doc::new(sessions::KIND, &session.id, &caller.id, session.to_value(), now).parent(room_id),
-                ),
+                None => cs
+                    .insert(Doc::new(sessions::KIND, &session.id, &caller.id, session.to_value(), now).parent(room_id)),
             };
             self.commit(&cs).await?;
             let p = session.participant(&participant_id).cloned().ok_or_else(ApiError::unexpected)?;
@@ -281,7 +278,10 @@ impl Engine {
             };
             let ended = out.ended;
             let mut cs = apply_outcome(ChangeSet::new(), &routing, &session, out, now);
-            if ended && let Some((rdoc, mut r)) = room.clone() && r.active_session_id.as_deref() == Some(session_id) {
+            if ended
+                && let Some((rdoc, mut r)) = room.clone()
+                && r.active_session_id.as_deref() == Some(session_id)
+            {
                 r.active_session_id = None;
                 cs = cs.update(room_doc(rdoc, &r));
             }

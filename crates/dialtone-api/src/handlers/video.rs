@@ -117,8 +117,7 @@ pub async fn unmute(ctx: Ctx) -> HandlerResult {
 fn participants_reply(ctx: &Ctx, sessions: Vec<Session>) -> HandlerResult {
     let filter = ParticipantFilter::parse(&ctx.query)?;
     let page = Page::from_query(&ctx.query)?;
-    let mut all: Vec<_> =
-        sessions.into_iter().flat_map(|s| s.participants).filter(|p| filter.matches(p)).collect();
+    let mut all: Vec<_> = sessions.into_iter().flat_map(|s| s.participants).filter(|p| filter.matches(p)).collect();
     newest_first(&mut all, |p| p.joined_at);
     let (items, meta) = page.slice(all);
     Ok(Reply::list(items.iter().map(|p| p.to_json()).collect(), meta))
@@ -165,8 +164,14 @@ pub async fn delete_recording(ctx: Ctx) -> HandlerResult {
 /// Bulk delete: every recording matching the filters (pagination does not apply).
 pub async fn delete_recordings(ctx: Ctx) -> HandlerResult {
     let filter = RecordingFilter::parse(&ctx.query)?;
-    let ids: Vec<String> =
-        ctx.engine().room_recordings(&ctx.caller.id).await?.into_iter().filter(|r| filter.matches(r)).map(|r| r.id).collect();
+    let ids: Vec<String> = ctx
+        .engine()
+        .room_recordings(&ctx.caller.id)
+        .await?
+        .into_iter()
+        .filter(|r| filter.matches(r))
+        .map(|r| r.id)
+        .collect();
     let n = ctx.engine().delete_room_recordings(&ids).await?;
     Ok(Reply::Json(201, json!({ "data": { "room_recordings": n } })))
 }

@@ -259,7 +259,8 @@ mod tests {
             assert_eq!(e.pointer.as_deref(), Some("/resolution"), "{bad}");
         }
         assert!(Composition::create(&body(json!({"format": "webm"})), &s, "c".into(), "h", t).is_err());
-        let mut c = Composition::create(&body(json!({"resolution": "640x360"})), &s, "c".into(), "http://h", t).unwrap();
+        let mut c =
+            Composition::create(&body(json!({"resolution": "640x360"})), &s, "c".into(), "http://h", t).unwrap();
         assert_eq!((c.width, c.height, c.duration_secs(), c.status.as_str()), (640, 360, 7, "enqueued"));
         assert!(matches!(c.step(|_| 10, t), Step::Again(_)));
         assert_eq!(c.status, "processing");

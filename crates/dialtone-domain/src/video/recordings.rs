@@ -204,8 +204,17 @@ mod tests {
     #[test]
     fn completes_once_with_size_and_url() {
         let t = crate::query::parse_time("2024-05-01T10:00:00Z").unwrap();
-        let mut r =
-            Recording::finished("x".into(), "a", "r", "s", "p", "audio", t, t + chrono::Duration::seconds(3), "http://h/");
+        let mut r = Recording::finished(
+            "x".into(),
+            "a",
+            "r",
+            "s",
+            "p",
+            "audio",
+            t,
+            t + chrono::Duration::seconds(3),
+            "http://h/",
+        );
         assert_eq!(r.to_json()["status"], "processing");
         assert!(r.to_json().get("download_url").is_none());
         let ev = r.complete(2_097_152, t).unwrap();

@@ -123,7 +123,10 @@ impl Selection {
             Some(Value::String(s)) if s == "all" => (true, Vec::new()),
             Some(Value::Array(_)) => (false, body.opt_str_array("participants")?.unwrap_or_default()),
             Some(_) => {
-                return Err(ApiError::invalid("participants", "'participants' is \"all\" or a list of participant ids."));
+                return Err(ApiError::invalid(
+                    "participants",
+                    "'participants' is \"all\" or a list of participant ids.",
+                ));
             }
         };
         let exclude = body.opt_str_array("exclude")?.unwrap_or_default();
@@ -146,7 +149,13 @@ fn secs(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 
 impl Session {
     /// A new session of `room_id`, started now (`video.room.session.started`).
-    pub fn start(id: String, room_id: &str, account_id: &str, base_url: &str, now: DateTime<Utc>) -> (Session, Outcome) {
+    pub fn start(
+        id: String,
+        room_id: &str,
+        account_id: &str,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> (Session, Outcome) {
         let s = Session {
             id,
             room_id: room_id.to_owned(),

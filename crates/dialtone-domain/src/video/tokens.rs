@@ -230,7 +230,8 @@ mod tests {
     fn refresh_needs_a_live_refresh_token_of_the_room() {
         let s = Signer::generate();
         let now = Utc::now();
-        let t = generate(&s, "r", "u", &body(json!({"token_ttl_secs": 10, "refresh_token_ttl_secs": 60})), now).unwrap();
+        let t =
+            generate(&s, "r", "u", &body(json!({"token_ttl_secs": 10, "refresh_token_ttl_secs": 60})), now).unwrap();
         assert_eq!((t.token_expires_at - now).num_seconds(), 10);
         let rt = t.refresh_token.unwrap();
         let n = refresh(&s, "r", &body(json!({"refresh_token": rt, "token_ttl_secs": 30})), now).unwrap();

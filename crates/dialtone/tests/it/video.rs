@@ -31,7 +31,8 @@ async fn token(c: &Client, room_id: &str, body: Value) -> Value {
 
 async fn join(c: &Client, room_id: &str, context: &str) -> Value {
     let t = token(c, room_id, json!({})).await;
-    let r = c.post(&format!("/_dialtone/sim/rooms/{room_id}/join"), json!({"token": t["token"], "context": context})).await;
+    let r =
+        c.post(&format!("/_dialtone/sim/rooms/{room_id}/join"), json!({"token": t["token"], "context": context})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body["data"].clone()
 }
@@ -79,7 +80,10 @@ async fn rooms_crud_with_unique_names_and_video_errors() {
     let rid = id(&r);
     let u = s.patch(&format!("/v2/rooms/{rid}"), json!({"enable_recording": true})).await;
     assert_eq!(u.status, 200, "{}", u.text);
-    assert_eq!((u.body["data"]["enable_recording"].clone(), u.body["data"]["max_participants"].clone()), (json!(true), json!(5)));
+    assert_eq!(
+        (u.body["data"]["enable_recording"].clone(), u.body["data"]["max_participants"].clone()),
+        (json!(true), json!(5))
+    );
     // Another account's room is not found; video 404s are a bare error object.
     let g = other.get(&format!("/v2/rooms/{rid}")).await;
     assert_eq!(g.status, 404);
@@ -113,8 +117,10 @@ async fn join_tokens_verify_with_an_independent_jwt_implementation() {
     );
     let other_pk = STANDARD.decode(public_key(&s.with_key(&managed_key(&s).await)).await).unwrap();
     let other = jsonwebtoken::DecodingKey::from_ed_der(&other_pk);
-    assert!(!jsonwebtoken::crypto::verify(parts[2], signing_input.as_bytes(), &other, jsonwebtoken::Algorithm::EdDSA)
-        .unwrap_or(false));
+    assert!(
+        !jsonwebtoken::crypto::verify(parts[2], signing_input.as_bytes(), &other, jsonwebtoken::Algorithm::EdDSA)
+            .unwrap_or(false)
+    );
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     assert_eq!(claims["aud"], "telnyx_access_token");
     assert_eq!(claims["iss"], "telnyx_access_token");
@@ -130,7 +136,9 @@ async fn join_tokens_verify_with_an_independent_jwt_implementation() {
     assert_eq!(r.status, 403, "{}", r.text);
     assert_eq!(r.body["code"], "90440");
     let rid2 = id(&room(&s, json!({})).await);
-    let r = s.post(&format!("/v2/rooms/{rid2}/actions/refresh_client_token"), json!({"refresh_token": t["refresh_token"]})).await;
+    let r = s
+        .post(&format!("/v2/rooms/{rid2}/actions/refresh_client_token"), json!({"refresh_token": t["refresh_token"]}))
+        .await;
     assert_eq!(r.status, 403);
     let r = s.post(&path, json!({"token_ttl_secs": 5, "refresh_token": t["refresh_token"]})).await;
     assert_eq!(r.status, 422);
@@ -165,7 +173,9 @@ async fn sessions_participants_actions_and_the_grace_period() {
     assert_eq!(s.post(&format!("/_dialtone/sim/rooms/{rid}/join"), json!({"token": t2["token"]})).await.status, 403);
 
     // Mute one: visible through the simulation API.
-    let m = s.post(&format!("/v2/room_sessions/{sid}/actions/mute"), json!({"participants": "all", "exclude": [id(&b)]})).await;
+    let m = s
+        .post(&format!("/v2/room_sessions/{sid}/actions/mute"), json!({"participants": "all", "exclude": [id(&b)]}))
+        .await;
     assert_eq!(m.status, 200, "{}", m.text);
     assert_eq!(m.body["data"]["result"], "ok");
     let pa = s.get(&format!("/_dialtone/sim/room_participants/{}", id(&a))).await;
@@ -244,7 +254,10 @@ async fn a_join_within_the_grace_period_keeps_the_session() {
     // Ending kicks everyone; a new join starts a new session.
     let e = s.post_empty(&format!("/v2/room_sessions/{sid}/actions/end")).await;
     assert_eq!(e.status, 200, "{}", e.text);
-    assert_eq!(s.get(&format!("/_dialtone/sim/room_participants/{}", id(&b))).await.body["data"]["left_reason"], "kicked");
+    assert_eq!(
+        s.get(&format!("/_dialtone/sim/room_participants/{}", id(&b))).await.body["data"]["left_reason"],
+        "kicked"
+    );
     let c = join(&s, &rid, "c").await;
     assert_ne!(c["session_id"], sid);
 }
