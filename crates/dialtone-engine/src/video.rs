@@ -94,6 +94,25 @@ fn apply_outcome(mut cs: ChangeSet, room: &Routing, session: &Session, out: Outc
     cs
 }
 
+/// Signers by account seed: deriving a key pair from its seed costs as much as a signature,
+/// and every token needs the account's; the seed is the key, so a changed seed is a miss.
+fn cached_signer(acct: &Account) -> Result<dialtone_domain::keys::Signer> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, dialtone_domain::keys::Signer>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(s) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&acct.signing_seed) {
+        return Ok(s.clone());
+    }
+    let signer = Engine::signer(acct)?;
+    let mut g = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if g.len() > 10_000 {
+        g.clear();
+    }
+    g.insert(acct.signing_seed.clone(), signer.clone());
+    Ok(signer)
+}
+
 impl Engine {
     async fn load_room(&self, account_id: &str, id: &str) -> Result<(Doc, Room)> {
         match self.store.get(rooms::KIND, id).await.map_err(store_err)? {
@@ -151,13 +170,13 @@ impl Engine {
     /// `generate_join_client_token`: signed with the account's key.
     pub async fn room_token(&self, caller: &Account, room_id: &str, body: &Body) -> Result<Issued> {
         self.load_room(&caller.id, room_id).await?;
-        let signer = Engine::signer(caller)?;
+        let signer = cached_signer(caller)?;
         tokens::generate(&signer, room_id, &format!("telnyx:users:{}", caller.id), body, self.clock.now())
     }
 
     pub async fn refresh_room_token(&self, caller: &Account, room_id: &str, body: &Body) -> Result<Issued> {
         self.load_room(&caller.id, room_id).await?;
-        let signer = Engine::signer(caller)?;
+        let signer = cached_signer(caller)?;
         tokens::refresh(&signer, room_id, body, self.clock.now())
     }
 
@@ -192,7 +211,7 @@ impl Engine {
         context: &str,
         base_url: &str,
     ) -> Result<(Session, Participant)> {
-        let signer = Engine::signer(caller)?;
+        let signer = cached_signer(caller)?;
         let participant_id = Engine::new_ordered_id();
         retry_on_conflict!({
             let now = self.clock.now();
