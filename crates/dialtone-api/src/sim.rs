@@ -33,6 +33,11 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/calls/{id}/hangup", post(far_end_hangup))
         .route("/_dialtone/sim/calls/{id}/dtmf", post(far_end_dtmf))
         .route("/_dialtone/recordings/{file}", get(recording))
+        .route("/_dialtone/sim/rooms/{room_id}/join", post(room_join))
+        .route("/_dialtone/sim/rooms/{room_id}/leave", post(room_leave))
+        .route("/_dialtone/sim/room_participants/{id}", get(room_participant))
+        .route("/_dialtone/video/recordings/{file}", get(video_recording))
+        .route("/_dialtone/video/compositions/{file}", get(video_composition))
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -490,6 +495,109 @@ async fn recording(State(st): State<AppState>, Path(file): Path<String>) -> Resp
         }
         Ok(r) if mp3 => ([(axum::http::header::CONTENT_TYPE, "audio/mpeg")], r.mp3()).into_response(),
         Ok(r) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], r.wav()).into_response(),
+        Err(e) => respond(Err(e)),
+    }
+}
+
+/// Where the caller reached this server (recording and composition URLs start here).
+fn base_url(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or_else(|| "localhost".into());
+    let proto = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    format!("{proto}://{host}")
+}
+
+/// A participant as the simulation shows it: the API's fields plus its mute state, whether
+/// it is still in the session, and why it left.
+fn sim_participant(p: &dialtone_domain::video::sessions::Participant, room_id: &str) -> serde_json::Value {
+    let mut v = p.to_json();
+    v["room_id"] = json!(room_id);
+    v["muted"] = json!(p.muted);
+    v["present"] = json!(p.is_present());
+    v["left_reason"] = json!(p.left_reason);
+    v["recording_ids"] = json!(p.recordings.iter().map(|(_, id)| id).collect::<Vec<_>>());
+    v
+}
+
+/// `{"token": "<client token>", "context": "..."}`: a simulated client joins one of the
+/// caller's rooms with a client token (checked: signature, expiry, room, capacity). The
+/// first participant starts a session. Answers 201 with the participant.
+async fn room_join(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(room_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let token = body.req_str("token")?;
+            let context = body.opt_str("context")?.unwrap_or_default();
+            let (_, p) = st.engine.join_room(&acct, &room_id, token, context, &base_url(&headers)).await?;
+            Ok(Reply::Json(201, json!({ "data": sim_participant(&p, &room_id) })))
+        }
+        .await,
+    )
+}
+
+/// `{"participant_id": "..."}`: the participant leaves the room's active session.
+async fn room_leave(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(room_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let body = parse_body(body)?;
+            let id = body.req_str("participant_id")?;
+            let p = st.engine.leave_room(&acct, &room_id, id).await?;
+            Ok(Reply::data(sim_participant(&p, &room_id)))
+        }
+        .await,
+    )
+}
+
+/// One of the caller's participants with its simulated state (`muted`, `present`).
+async fn room_participant(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let (s, p) = st.engine.room_participant(&acct.id, &id).await?;
+            Ok(Reply::data(sim_participant(&p, &s.room_id)))
+        }
+        .await,
+    )
+}
+
+/// `GET /_dialtone/video/recordings/{id}.ogg|.mp4`: a completed room recording (audio as
+/// Ogg Opus silence, video as an MP4 test pattern, of the recording's length). No API
+/// key: the URL is the credential.
+async fn video_recording(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some((id, ext)) = file.rsplit_once('.') else {
+        return respond(Err(ApiError::not_found()));
+    };
+    match st.engine.recording_download(id).await {
+        Ok(r) if r.extension() == ext => {
+            let ct = if ext == "ogg" { "audio/ogg" } else { "video/mp4" };
+            ([(axum::http::header::CONTENT_TYPE, ct)], dialtone_engine::video::recording_file(&r)).into_response()
+        }
+        Ok(_) => respond(Err(ApiError::not_found())),
+        Err(e) => respond(Err(e)),
+    }
+}
+
+/// `GET /_dialtone/video/compositions/{id}.mp4`: a completed composition (an MP4 test
+/// pattern of the session's length in the requested resolution).
+async fn video_composition(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(id) = file.strip_suffix(".mp4") else {
+        return respond(Err(ApiError::not_found()));
+    };
+    match st.engine.composition_download(id).await {
+        Ok(c) => ([(axum::http::header::CONTENT_TYPE, "video/mp4")], dialtone_engine::video::composition_file(&c))
+            .into_response(),
         Err(e) => respond(Err(e)),
     }
 }

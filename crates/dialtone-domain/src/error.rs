@@ -60,6 +60,13 @@ pub enum Code {
     /// 90423 (Dialtone's own): a command that does not fit the call's state (answering an
     /// outgoing or already answered call, rejecting an answered one).
     CallStateConflict,
+    /// 90440 (Dialtone's own): a video join or refresh token that is malformed, not signed
+    /// by the account, for another room, of the wrong kind, or expired.
+    InvalidRoomToken,
+    /// 90441 (Dialtone's own): the room already has `max_participants` participants.
+    RoomFull,
+    /// 90442 (Dialtone's own): the room session has ended (actions), or has not (compositions).
+    RoomSessionState,
     /// 413: the body is over the documented limit.
     PayloadTooLarge,
     /// 405: the path exists, the method does not.
@@ -101,6 +108,9 @@ impl Code {
             Code::CallEnded => (422, "90018", "Call has already ended"),
             Code::CallNotAnswered => (422, "90034", "Call not answered yet"),
             Code::CallStateConflict => (422, "90423", "Invalid call state"),
+            Code::InvalidRoomToken => (403, "90440", "Invalid token"),
+            Code::RoomFull => (422, "90441", "Room is full"),
+            Code::RoomSessionState => (422, "90442", "Invalid room session state"),
             Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
             Code::MethodNotAllowed => (405, "10015", "Method not allowed"),
             Code::NotImplemented => (501, "90501", "Not implemented"),
@@ -145,6 +155,9 @@ impl Code {
             Code::CallEnded => "This call is no longer active and can't receive commands.",
             Code::CallNotAnswered => "This call can't receive this command because it has not been answered yet.",
             Code::CallStateConflict => "This call can't receive this command in its current state.",
+            Code::InvalidRoomToken => "The token is not valid for this room.",
+            Code::RoomFull => "The room has reached its maximum number of participants.",
+            Code::RoomSessionState => "The room session is not in a state that allows this.",
             Code::PayloadTooLarge => "The request body is larger than the server accepts.",
             Code::MethodNotAllowed => "The path does not support this HTTP method.",
             Code::NotImplemented => "This operation is not implemented by Dialtone yet.",

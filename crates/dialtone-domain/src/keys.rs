@@ -110,6 +110,14 @@ impl Signer {
         use ed25519_dalek::Signer as _;
         self.key.sign(msg).to_bytes()
     }
+
+    /// Whether `sig` is this key's signature of `msg` (join tokens coming back).
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+            return false;
+        };
+        self.key.verifying_key().verify_strict(msg, &sig).is_ok()
+    }
 }
 
 #[cfg(test)]

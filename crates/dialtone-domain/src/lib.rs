@@ -25,6 +25,7 @@ pub mod page;
 pub mod profiles;
 pub mod query;
 pub mod users;
+pub mod video;
 pub mod webhooks;
 
 pub use error::{ApiError, Code};

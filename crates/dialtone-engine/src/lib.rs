@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod scheduler;
 pub mod timers;
 pub mod users;
+pub mod video;
 
 use dialtone_domain::clock::Clock;
 use dialtone_domain::error::{ApiError, Code};

@@ -60,6 +60,9 @@ impl Builder {
             .handler(dialtone_domain::calls::STREAM_JOB, crate::calls::run_stream_op)
             .handler(jobs::NUMBER_ORDER_COMPLETE, crate::orders::complete_order)
             .handler(jobs::MESSAGING_BULK_UPDATE, crate::numbers::run_bulk_update)
+            .handler(dialtone_domain::video::sessions::END_JOB, crate::video::end_session)
+            .handler(dialtone_domain::video::recordings::COMPLETE_JOB, crate::video::complete_recording)
+            .handler(dialtone_domain::video::compositions::STEP_JOB, crate::video::step_composition)
     }
 
     pub fn handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self

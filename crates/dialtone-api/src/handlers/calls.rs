@@ -96,7 +96,7 @@ pub async fn refer(ctx: Ctx) -> HandlerResult {
 }
 
 /// Where the caller reached this server: recordings are served from there.
-fn base_url(ctx: &Ctx) -> String {
+pub(crate) fn base_url(ctx: &Ctx) -> String {
     let header = |name: &str| ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or_else(|| "localhost".into());
     let proto = header("x-forwarded-proto").unwrap_or_else(|| "http".into());

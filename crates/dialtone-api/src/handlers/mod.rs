@@ -10,6 +10,7 @@ mod numbers;
 mod orders;
 mod profiles;
 mod users;
+mod video;
 mod webhooks;
 
 use crate::{Ctx, HandlerResult};
@@ -133,4 +134,29 @@ table! {
     "callGatherUsingAI" => calls::gather_using_ai,
     "CallStartConversationRelay" => calls::conversation_relay_start,
     "CallStopConversationRelay" => calls::conversation_relay_stop,
+    "ListRooms" => video::list_rooms,
+    "CreateRoom" => video::create_room,
+    "ViewRoom" => video::view_room,
+    "UpdateRoom" => video::update_room,
+    "DeleteRoom" => video::delete_room,
+    "CreateRoomClientToken" => video::generate_token,
+    "RefreshRoomClientToken" => video::refresh_token,
+    "RetrieveListRoomSessions" => video::room_sessions,
+    "ListRoomSessions" => video::list_sessions,
+    "ViewRoomSession" => video::view_session,
+    "EndSession" => video::end_session,
+    "KickParticipantInSession" => video::kick,
+    "MuteParticipantInSession" => video::mute,
+    "UnmuteParticipantInSession" => video::unmute,
+    "RetrieveListRoomParticipants" => video::session_participants,
+    "ListRoomParticipants" => video::list_participants,
+    "ViewRoomParticipant" => video::view_participant,
+    "ListRoomRecordings" => video::list_recordings,
+    "ViewRoomRecording" => video::view_recording,
+    "DeleteRoomRecording" => video::delete_recording,
+    "DeleteRoomRecordings" => video::delete_recordings,
+    "CreateRoomComposition" => video::create_composition,
+    "ListRoomCompositions" => video::list_compositions,
+    "ViewRoomComposition" => video::view_composition,
+    "DeleteRoomComposition" => video::delete_composition,
 }

@@ -16,6 +16,7 @@ mod scheduler;
 mod spec;
 mod surface;
 mod users;
+mod video;
 mod voice;
 mod voice_media;
 mod voice_streaming;

@@ -1,12 +1,10 @@
-//! Video against Dialtone. Dialtone's video lands with its own branch; until then these
-//! operations answer 501 there, so the tests wait.
+//! Video against Dialtone: rooms, tokens, sessions, participants, recordings and compositions.
 
 use crate::server::Dialtone;
 use telnyx::Error;
 use telnyx::video::*;
 
 #[tokio::test]
-#[ignore = "video lands with branch video"]
 async fn rooms_tokens_and_pages() {
     let d = Dialtone::start().await;
     let mut ids = Vec::new();
@@ -47,7 +45,6 @@ async fn rooms_tokens_and_pages() {
 }
 
 #[tokio::test]
-#[ignore = "video lands with branch video"]
 async fn sessions_participants_recordings_compositions_lists() {
     let d = Dialtone::start().await;
     assert!(d.client.room_sessions().list(&ListRoomSessions::new().active(true)).await.unwrap().data.is_empty());
@@ -60,19 +57,4 @@ async fn sessions_participants_recordings_compositions_lists() {
     assert_eq!(deleted.room_recordings, Some(0));
     let err = d.client.room_sessions().retrieve("00000000-0000-0000-0000-000000000000").await.unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
-}
-
-/// On a server without video (main today), the SDK reports 501 as a server error naming
-/// the operation, so a user sees what is missing.
-#[tokio::test]
-async fn an_unbuilt_operation_is_a_server_error_with_its_body() {
-    let d = Dialtone::start().await;
-    match d.client.rooms().list(&ListRooms::new()).await {
-        Ok(_) => {} // video is built on this server
-        Err(e) => {
-            assert_eq!(e.status(), Some(501), "{e:?}");
-            assert!(matches!(e, Error::InternalServer(_)));
-            assert!(e.body().unwrap().contains("ListRooms"));
-        }
-    }
 }

@@ -1,0 +1,272 @@
+//! Room compositions: one MP4 of a finished session. Accepted `enqueued`; the scheduler
+//! moves it to `processing` after [`ENQUEUED_SECS`] and to `completed` after
+//! [`PROCESSING_SECS`] more, when `video.room.composition.completed` is sent and its
+//! download URL serves the file (a test pattern of the session's length in the requested
+//! resolution).
+
+use super::sessions::Session;
+use super::{DateFilter, WebhookFields};
+use crate::body::Body;
+use crate::error::{ApiError, Code, Result};
+use crate::fmt_time;
+use crate::query::Query;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const KIND: &str = "video_room_composition";
+/// The job moving a composition one step on (`{"composition_id"}`).
+pub const STEP_JOB: &str = "video.composition.step";
+pub const ENQUEUED_SECS: i64 = 1;
+pub const PROCESSING_SECS: i64 = 3;
+pub const EVENT_COMPLETED: &str = "video.room.composition.completed";
+pub const DEFAULT_RESOLUTION: &str = "1280x720";
+/// The spec allows at most this many pixels (1280 × 720), each side within 16..=1280.
+const MAX_PIXELS: u32 = 1280 * 720;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Composition {
+    pub id: String,
+    pub account_id: String,
+    pub room_id: String,
+    pub session_id: String,
+    /// `enqueued`, `processing` or `completed`.
+    pub status: String,
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub video_layout: Value,
+    pub webhooks: WebhookFields,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub size_bytes: Option<u64>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub base_url: String,
+}
+
+/// `"WxH"`, each side 16..=1280 and at most 1280 × 720 pixels.
+pub fn parse_resolution(s: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        ApiError::invalid(
+            "resolution",
+            "'resolution' is WIDTHxHEIGHT, each even and between 16 and 1280, at most 1280 * 720 pixels.",
+        )
+    };
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if !(16..=1280).contains(&w) || !(16..=1280).contains(&h) || w * h > MAX_PIXELS || w % 2 == 1 || h % 2 == 1 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+impl Composition {
+    /// `POST /room_compositions` for `session`, which must have ended.
+    pub fn create(
+        body: &Body,
+        session: &Session,
+        id: String,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Composition> {
+        let Some(ended_at) = session.ended_at.filter(|_| !session.active) else {
+            return Err(ApiError::new(Code::RoomSessionState)
+                .detail("A composition needs a session that has ended.")
+                .pointer("/session_id"));
+        };
+        let format = body.opt_str("format")?.unwrap_or("mp4");
+        if format != "mp4" {
+            return Err(ApiError::not_one_of("format", &["mp4"]));
+        }
+        let (width, height) = parse_resolution(body.opt_str("resolution")?.unwrap_or(DEFAULT_RESOLUTION))?;
+        let video_layout = match body.raw("video_layout") {
+            None => json!({}),
+            Some(v @ Value::Object(m)) => {
+                if m.len() > 2 {
+                    return Err(ApiError::invalid("video_layout", "'video_layout' has at most 2 regions."));
+                }
+                if m.values().any(|r| !r.is_object()) {
+                    return Err(ApiError::invalid("video_layout", "Each region of 'video_layout' is an object."));
+                }
+                v.clone()
+            }
+            Some(_) => return Err(ApiError::invalid("video_layout", "'video_layout' is an object of regions.")),
+        };
+        let mut webhooks = WebhookFields::default();
+        webhooks.apply(body)?;
+        Ok(Composition {
+            id,
+            account_id: session.account_id.clone(),
+            room_id: session.room_id.clone(),
+            session_id: session.id.clone(),
+            status: "enqueued".into(),
+            format: format.to_owned(),
+            width,
+            height,
+            video_layout,
+            webhooks,
+            started_at: session.created_at,
+            ended_at,
+            duration_ms: session.duration_ms(ended_at),
+            size_bytes: None,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn download_url(&self) -> String {
+        format!("{}/_dialtone/video/compositions/{}.mp4", self.base_url, self.id)
+    }
+
+    pub fn duration_secs(&self) -> i64 {
+        (self.duration_ms as i64 + 500) / 1000
+    }
+
+    /// One step on: `enqueued` → `processing` (answers `Step::Again`), `processing` →
+    /// `completed` with the file's size (answers the event payload).
+    pub fn step(&mut self, size_bytes: impl FnOnce(&Composition) -> u64, now: DateTime<Utc>) -> Step {
+        match self.status.as_str() {
+            "enqueued" => {
+                self.status = "processing".into();
+                self.updated_at = now;
+                Step::Again(now + chrono::Duration::seconds(PROCESSING_SECS))
+            }
+            "processing" => {
+                self.size_bytes = Some(size_bytes(self));
+                self.status = "completed".into();
+                self.completed_at = Some(now);
+                self.updated_at = now;
+                let mut payload = json!({
+                    "composition_id": self.id,
+                    "room_id": self.room_id,
+                    "session_id": self.session_id,
+                    "format": self.format,
+                    "resolution": self.resolution(),
+                    "duration_secs": self.duration_secs(),
+                    "size_mb": self.size_mb(),
+                    "download_url": self.download_url(),
+                });
+                payload["status"] = json!("completed");
+                Step::Completed(payload)
+            }
+            _ => Step::Done,
+        }
+    }
+
+    pub fn resolution(&self) -> String {
+        format!("{}x{}", self.width, self.height)
+    }
+
+    fn size_mb(&self) -> f64 {
+        self.size_bytes.map_or(0.0, |b| (b as f64 / 1_048_576.0 * 1000.0).round() / 1000.0)
+    }
+
+    pub fn is_completed(&self) -> bool {
+        self.status == "completed"
+    }
+
+    /// The spec's `RoomComposition`.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "record_type": "composition",
+            "id": self.id,
+            "room_id": self.room_id,
+            "session_id": self.session_id,
+            "user_id": self.account_id,
+            "status": self.status,
+            "format": self.format,
+            "resolution": self.resolution(),
+            "video_layout": self.video_layout,
+            "duration_secs": self.duration_secs(),
+            "started_at": fmt_time(self.started_at),
+            "ended_at": fmt_time(self.ended_at),
+            "created_at": fmt_time(self.created_at),
+            "updated_at": fmt_time(self.updated_at),
+        });
+        self.webhooks.write(&mut v);
+        if self.is_completed() {
+            v["size_mb"] = json!(self.size_mb());
+            v["download_url"] = json!(self.download_url());
+        }
+        if let Some(t) = self.completed_at {
+            v["completed_at"] = json!(fmt_time(t));
+        }
+        v
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    pub fn from_value(v: &Value) -> Option<Composition> {
+        <Self as Deserialize>::deserialize(v).ok()
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Step again at this time.
+    Again(DateTime<Utc>),
+    /// Completed now: send this payload.
+    Completed(Value),
+    /// Nothing left to do.
+    Done,
+}
+
+/// `GET /room_compositions` filters.
+#[derive(Clone, Debug, Default)]
+pub struct CompositionFilter {
+    created: DateFilter,
+    session_id: Option<String>,
+    status: Option<String>,
+}
+
+impl CompositionFilter {
+    pub fn parse(q: &Query) -> Result<CompositionFilter> {
+        Ok(CompositionFilter {
+            created: DateFilter::parse(q, "date_created_at")?,
+            session_id: q.str("filter[session_id]").map(str::to_owned),
+            status: q.one_of("filter[status]", &["completed", "processing", "enqueued"])?.map(str::to_owned),
+        })
+    }
+
+    pub fn matches(&self, c: &Composition) -> bool {
+        self.created.matches(Some(c.created_at))
+            && self.session_id.as_ref().is_none_or(|s| &c.session_id == s)
+            && self.status.as_ref().is_none_or(|s| &c.status == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_an_ended_session_and_a_valid_resolution() {
+        let t = crate::query::parse_time("2024-05-01T10:00:00Z").unwrap();
+        let (mut s, _) = Session::start("s".into(), "r", "a", "http://h", t);
+        let body = |v: Value| Body::from_value(v).unwrap();
+        let e = Composition::create(&body(json!({})), &s, "c".into(), "http://h", t).unwrap_err();
+        assert_eq!((e.code, e.pointer.as_deref()), (Code::RoomSessionState, Some("/session_id")));
+        s.end(t + chrono::Duration::seconds(7)).unwrap();
+        for bad in ["1280", "8x8", "1281x10", "1280x721", "axb", "641x360"] {
+            let e = Composition::create(&body(json!({"resolution": bad})), &s, "c".into(), "h", t).unwrap_err();
+            assert_eq!(e.pointer.as_deref(), Some("/resolution"), "{bad}");
+        }
+        assert!(Composition::create(&body(json!({"format": "webm"})), &s, "c".into(), "h", t).is_err());
+        let mut c =
+            Composition::create(&body(json!({"resolution": "640x360"})), &s, "c".into(), "http://h", t).unwrap();
+        assert_eq!((c.width, c.height, c.duration_secs(), c.status.as_str()), (640, 360, 7, "enqueued"));
+        assert!(matches!(c.step(|_| 10, t), Step::Again(_)));
+        assert_eq!(c.status, "processing");
+        let Step::Completed(p) = c.step(|c| c.duration_ms, t) else { panic!() };
+        assert_eq!(p["download_url"], "http://h/_dialtone/video/compositions/c.mp4");
+        assert_eq!(c.size_bytes, Some(7000));
+        assert_eq!(c.step(|_| 1, t), Step::Done);
+    }
+}

@@ -1,0 +1,340 @@
+//! Video rooms: rooms CRUD, join tokens checked by an independent JWT implementation,
+//! joins and leaves through the simulation API, sessions and their grace period on the
+//! manual clock, session actions, recordings and compositions with their downloads, and
+//! every room webhook signed and in order.
+
+use crate::harness::{Client, Server};
+use crate::numbers::{advance, managed_key};
+use crate::receiver::Receiver;
+use crate::webhooks::verify;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+async fn public_key(c: &Client) -> String {
+    let r = c.get("/_dialtone/webhooks/public_key").await;
+    assert_eq!(r.status, 200);
+    r.body["data"]["public_key"].as_str().unwrap().to_owned()
+}
+
+async fn room(c: &Client, body: Value) -> Value {
+    let r = c.post("/v2/rooms", body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["data"].clone()
+}
+
+async fn token(c: &Client, room_id: &str, body: Value) -> Value {
+    let r = c.post(&format!("/v2/rooms/{room_id}/actions/generate_join_client_token"), body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["data"].clone()
+}
+
+async fn join(c: &Client, room_id: &str, context: &str) -> Value {
+    let t = token(c, room_id, json!({})).await;
+    let r =
+        c.post(&format!("/_dialtone/sim/rooms/{room_id}/join"), json!({"token": t["token"], "context": context})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["data"].clone()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Event types the receiver got, in order, each signature checked.
+fn event_types(rx: &Receiver, key: &str) -> Vec<String> {
+    rx.received()
+        .iter()
+        .map(|r| {
+            assert!(verify(key, r), "webhook signature verifies");
+            r.json["data"]["event_type"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+async fn wait_events(rx: &Receiver, n: usize) {
+    rx.wait_for(n).await;
+}
+
+#[tokio::test]
+async fn rooms_crud_with_unique_names_and_video_errors() {
+    let s = Server::start().await;
+    let r = room(&s, json!({"unique_name": "standup", "max_participants": 5})).await;
+    assert_eq!(r["max_participants"], 5);
+    assert_eq!(r["enable_recording"], false);
+    assert_eq!(r["webhook_event_failover_url"], "");
+    let dup = s.post("/v2/rooms", json!({"unique_name": "standup"})).await;
+    assert_eq!(dup.status, 422, "{}", dup.text);
+    assert_eq!(dup.body["errors"][0]["source"]["pointer"], "/unique_name");
+    // Another account may use the same name.
+    let other = s.with_key(&managed_key(&s).await);
+    room(&other, json!({"unique_name": "standup"})).await;
+    let bad = s.post("/v2/rooms", json!({"max_participants": 51})).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.body["errors"][0]["source"]["pointer"], "/max_participants");
+    room(&s, json!({"unique_name": "other"})).await;
+    let l = s.get("/v2/rooms?filter[unique_name]=standup&include_sessions=true").await;
+    assert_eq!(l.status, 200, "{}", l.text);
+    assert_eq!(l.body["meta"]["total_results"], 1);
+    assert_eq!(l.body["data"][0]["sessions"], json!([]));
+    let rid = id(&r);
+    let u = s.patch(&format!("/v2/rooms/{rid}"), json!({"enable_recording": true})).await;
+    assert_eq!(u.status, 200, "{}", u.text);
+    assert_eq!(
+        (u.body["data"]["enable_recording"].clone(), u.body["data"]["max_participants"].clone()),
+        (json!(true), json!(5))
+    );
+    // Another account's room is not found; video 404s are a bare error object.
+    let g = other.get(&format!("/v2/rooms/{rid}")).await;
+    assert_eq!(g.status, 404);
+    assert_eq!(g.body["code"], "10005");
+    let d = s.delete(&format!("/v2/rooms/{rid}")).await;
+    assert_eq!(d.status, 204);
+    assert!(d.text.is_empty());
+    assert_eq!(s.get(&format!("/v2/rooms/{rid}")).await.status, 404);
+    // A bad list filter: video's 4XX shape.
+    let e = s.get("/v2/rooms?filter[date_created_at][eq]=soon").await;
+    assert_eq!(e.status, 422);
+    assert_eq!(e.body["success"], false);
+    assert!(e.body["message"].is_string());
+}
+
+#[tokio::test]
+async fn join_tokens_verify_with_an_independent_jwt_implementation() {
+    let s = Server::start().await;
+    let rid = id(&room(&s, json!({})).await);
+    let t = token(&s, &rid, json!({"token_ttl_secs": 120, "refresh_token_ttl_secs": 300})).await;
+    let jwt = t["token"].as_str().unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "Ed25519");
+    let pk = STANDARD.decode(public_key(&s).await).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_ed_der(&pk);
+    let signing_input = format!("{}.{}", parts[0], parts[1]);
+    assert!(
+        jsonwebtoken::crypto::verify(parts[2], signing_input.as_bytes(), &key, jsonwebtoken::Algorithm::EdDSA).unwrap(),
+        "the token verifies with the account's public key"
+    );
+    let other_pk = STANDARD.decode(public_key(&s.with_key(&managed_key(&s).await)).await).unwrap();
+    let other = jsonwebtoken::DecodingKey::from_ed_der(&other_pk);
+    assert!(
+        !jsonwebtoken::crypto::verify(parts[2], signing_input.as_bytes(), &other, jsonwebtoken::Algorithm::EdDSA)
+            .unwrap_or(false)
+    );
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["aud"], "telnyx_access_token");
+    assert_eq!(claims["iss"], "telnyx_access_token");
+    assert_eq!(claims["grants"]["resources"][0], format!("telnyx:video:rooms:{rid}"));
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 120);
+
+    let path = format!("/v2/rooms/{rid}/actions/refresh_client_token");
+    let r = s.post(&path, json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["data"]["token"].is_string());
+    // The access token is not a refresh token; another account's room refuses it.
+    let r = s.post(&path, json!({"refresh_token": t["token"]})).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.body["code"], "90440");
+    let rid2 = id(&room(&s, json!({})).await);
+    let r = s
+        .post(&format!("/v2/rooms/{rid2}/actions/refresh_client_token"), json!({"refresh_token": t["refresh_token"]}))
+        .await;
+    assert_eq!(r.status, 403);
+    let r = s.post(&path, json!({"token_ttl_secs": 5, "refresh_token": t["refresh_token"]})).await;
+    assert_eq!(r.status, 422);
+    // Expired client token: refused on join; expired refresh token: refused.
+    advance(&s, 121_000).await;
+    let j = s.post(&format!("/_dialtone/sim/rooms/{rid}/join"), json!({"token": jwt})).await;
+    assert_eq!(j.status, 403, "{}", j.text);
+    advance(&s, 180_000).await;
+    let r = s.post(&path, json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn sessions_participants_actions_and_the_grace_period() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let key = public_key(&s).await;
+    let rid = id(&room(&s, json!({"max_participants": 2, "webhook_event_url": rx.url})).await);
+    let a = join(&s, &rid, "alice").await;
+    let r = s.get(&format!("/v2/rooms/{rid}")).await;
+    let sid = r.body["data"]["active_session_id"].as_str().unwrap().to_owned();
+    assert_eq!(a["session_id"], sid);
+    let b = join(&s, &rid, "bob").await;
+    // Capacity is enforced on join.
+    let t = token(&s, &rid, json!({})).await;
+    let full = s.post(&format!("/_dialtone/sim/rooms/{rid}/join"), json!({"token": t["token"]})).await;
+    assert_eq!(full.status, 422, "{}", full.text);
+    assert_eq!(full.body["errors"][0]["code"], "90441");
+    // Another room's token does not open this one.
+    let rid2 = id(&room(&s, json!({})).await);
+    let t2 = token(&s, &rid2, json!({})).await;
+    assert_eq!(s.post(&format!("/_dialtone/sim/rooms/{rid}/join"), json!({"token": t2["token"]})).await.status, 403);
+
+    // Mute one: visible through the simulation API.
+    let m = s
+        .post(&format!("/v2/room_sessions/{sid}/actions/mute"), json!({"participants": "all", "exclude": [id(&b)]}))
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(m.body["data"]["result"], "ok");
+    let pa = s.get(&format!("/_dialtone/sim/room_participants/{}", id(&a))).await;
+    assert_eq!(pa.body["data"]["muted"], true);
+    assert_eq!(s.get(&format!("/_dialtone/sim/room_participants/{}", id(&b))).await.body["data"]["muted"], false);
+    s.post(&format!("/v2/room_sessions/{sid}/actions/unmute"), json!({"participants": [id(&a)]})).await;
+    assert_eq!(s.get(&format!("/_dialtone/sim/room_participants/{}", id(&a))).await.body["data"]["muted"], false);
+    assert_eq!(s.post(&format!("/v2/room_sessions/{sid}/actions/kick"), json!({})).await.status, 422);
+
+    // Kick one, the other leaves: the session waits out the grace period, then ends.
+    advance(&s, 10_000).await;
+    let k = s.post(&format!("/v2/room_sessions/{sid}/actions/kick"), json!({"participants": [id(&a)]})).await;
+    assert_eq!(k.status, 200, "{}", k.text);
+    assert_eq!(s.get(&format!("/_dialtone/sim/room_participants/{}", id(&a))).await.body["data"]["present"], false);
+    let l = s.post(&format!("/_dialtone/sim/rooms/{rid}/leave"), json!({"participant_id": id(&b)})).await;
+    assert_eq!(l.status, 200, "{}", l.text);
+    advance(&s, 29_000).await;
+    let v = s.get(&format!("/v2/room_sessions/{sid}")).await;
+    assert_eq!(v.body["data"]["active"], true, "still within the grace period");
+    advance(&s, 1_000).await;
+    let v = s.get(&format!("/v2/room_sessions/{sid}?include_participants=true")).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert_eq!(v.body["data"]["active"], false);
+    assert!(v.body["data"]["ended_at"].is_string());
+    assert_eq!(v.body["data"]["participants"].as_array().unwrap().len(), 2);
+    assert!(s.get(&format!("/v2/rooms/{rid}")).await.body["data"].get("active_session_id").is_none());
+
+    // Lists and their filters.
+    let l = s.get(&format!("/v2/rooms/{rid}/sessions?filter[active]=false")).await;
+    assert_eq!(l.body["meta"]["total_results"], 1);
+    assert_eq!(s.get("/v2/room_sessions?filter[active]=true").await.body["meta"]["total_results"], 0);
+    let p = s.get(&format!("/v2/room_sessions/{sid}/participants?filter[context]=bob")).await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert_eq!(p.body["data"][0]["id"], id(&b));
+    assert_eq!(s.get("/v2/room_participants").await.body["meta"]["total_results"], 2);
+    let one = s.get(&format!("/v2/room_participants/{}", id(&a))).await;
+    assert_eq!(one.body["data"]["session_id"], sid);
+    assert!(one.body["data"]["left_at"].is_string());
+    // Actions on an ended session are refused.
+    let e = s.post_empty(&format!("/v2/room_sessions/{sid}/actions/end")).await;
+    assert_eq!(e.status, 422);
+    assert_eq!(e.body["success"], false);
+
+    wait_events(&rx, 6).await;
+    let got = event_types(&rx, &key);
+    assert_eq!(
+        got,
+        [
+            "video.room.session.started",
+            "video.room.participant.joined",
+            "video.room.participant.joined",
+            "video.room.participant.left",
+            "video.room.participant.left",
+            "video.room.session.ended",
+        ]
+    );
+    let rec = rx.received();
+    assert_eq!(rec[3].json["data"]["payload"]["left_reason"], "kicked");
+    assert_eq!(rec[3].json["data"]["payload"]["duration_secs"], 10);
+    assert_eq!(rec[5].json["data"]["payload"]["session_id"], sid);
+    assert_eq!(rec[5].json["data"]["payload"]["ended_reason"], "empty");
+}
+
+#[tokio::test]
+async fn a_join_within_the_grace_period_keeps_the_session() {
+    let s = Server::start().await;
+    let rid = id(&room(&s, json!({})).await);
+    let a = join(&s, &rid, "a").await;
+    let sid = a["session_id"].as_str().unwrap().to_owned();
+    s.post(&format!("/_dialtone/sim/rooms/{rid}/leave"), json!({"participant_id": id(&a)})).await;
+    advance(&s, 20_000).await;
+    let b = join(&s, &rid, "b").await;
+    assert_eq!(b["session_id"], sid);
+    advance(&s, 60_000).await;
+    assert_eq!(s.get(&format!("/v2/room_sessions/{sid}")).await.body["data"]["active"], true);
+    // Ending kicks everyone; a new join starts a new session.
+    let e = s.post_empty(&format!("/v2/room_sessions/{sid}/actions/end")).await;
+    assert_eq!(e.status, 200, "{}", e.text);
+    assert_eq!(
+        s.get(&format!("/_dialtone/sim/room_participants/{}", id(&b))).await.body["data"]["left_reason"],
+        "kicked"
+    );
+    let c = join(&s, &rid, "c").await;
+    assert_ne!(c["session_id"], sid);
+}
+
+#[tokio::test]
+async fn recordings_and_compositions_are_served() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let key = public_key(&s).await;
+    let rid = id(&room(&s, json!({"enable_recording": true, "webhook_event_url": rx.url})).await);
+    let a = join(&s, &rid, "a").await;
+    let sid = a["session_id"].as_str().unwrap().to_owned();
+    advance(&s, 4_000).await;
+    // A composition needs a finished session.
+    let c = s.post("/v2/room_compositions", json!({"session_id": sid})).await;
+    assert_eq!(c.status, 422, "{}", c.text);
+    assert_eq!(c.body["errors"][0]["source"]["pointer"], "/session_id");
+    let e = s.post_empty(&format!("/v2/room_sessions/{sid}/actions/end")).await;
+    assert_eq!(e.status, 200);
+    let l = s.get(&format!("/v2/room_recordings?filter[session_id]={sid}")).await;
+    assert_eq!(l.status, 200, "{}", l.text);
+    assert_eq!(l.body["meta"]["total_results"], 2);
+    assert!(l.body["data"].as_array().unwrap().iter().all(|r| r["status"] == "processing"));
+    advance(&s, 5_000).await;
+    let audio = s.get("/v2/room_recordings?filter[type]=audio&filter[status]=completed").await;
+    assert_eq!(audio.body["meta"]["total_results"], 1, "{}", audio.text);
+    let rec = audio.body["data"][0].clone();
+    assert_eq!((rec["codec"].clone(), rec["duration_secs"].clone()), (json!("opus"), json!(4)));
+    let url = rec["download_url"].as_str().unwrap();
+    let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..4], b"OggS");
+    let video = s.get("/v2/room_recordings?filter[type]=video").await.body["data"][0].clone();
+    let bytes = reqwest::get(video["download_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[4..8], b"ftyp");
+    assert!(video["size_mb"].as_f64().unwrap() > 0.0);
+
+    let c = s.post("/v2/room_compositions", json!({"session_id": sid, "resolution": "640x360"})).await;
+    assert_eq!(c.status, 202, "{}", c.text);
+    assert_eq!(c.body["data"]["status"], "enqueued");
+    let cid = id(&c.body["data"]);
+    advance(&s, 1_000).await;
+    assert_eq!(s.get(&format!("/v2/room_compositions/{cid}")).await.body["data"]["status"], "processing");
+    advance(&s, 3_000).await;
+    let c = s.get(&format!("/v2/room_compositions/{cid}")).await.body["data"].clone();
+    assert_eq!(c["status"], "completed");
+    assert_eq!(c["duration_secs"], 4);
+    let bytes = reqwest::get(c["download_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[4..8], b"ftyp");
+    assert_eq!(s.get("/v2/room_compositions?filter[status]=completed").await.body["meta"]["total_results"], 1);
+    assert_eq!(s.post("/v2/room_compositions", json!({"session_id": sid, "resolution": "1280x721"})).await.status, 422);
+
+    wait_events(&rx, 9).await;
+    let got = event_types(&rx, &key);
+    assert_eq!(
+        got,
+        [
+            "video.room.session.started",
+            "video.room.participant.joined",
+            "video.room.recording.started",
+            "video.room.recording.started",
+            "video.room.participant.left",
+            "video.room.session.ended",
+            "video.room.recording.completed",
+            "video.room.recording.completed",
+            "video.room.composition.completed",
+        ]
+    );
+    let done = &rx.received()[8].json["data"]["payload"];
+    assert_eq!((done["composition_id"].as_str(), done["resolution"].as_str()), (Some(cid.as_str()), Some("640x360")));
+
+    // Deletes: one, then the rest in bulk with a count.
+    let d = s.delete(&format!("/v2/room_recordings/{}", id(&rec))).await;
+    assert_eq!(d.status, 204);
+    assert_eq!(s.get(&format!("/v2/room_recordings/{}", id(&rec))).await.status, 404);
+    let b = s.delete(&format!("/v2/room_recordings?filter[room_id]={rid}")).await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    assert_eq!(b.body["data"]["room_recordings"], 1);
+    assert_eq!(s.delete(&format!("/v2/room_compositions/{cid}")).await.status, 204);
+    assert_eq!(s.get(&format!("/v2/room_compositions/{cid}")).await.status, 404);
+}
