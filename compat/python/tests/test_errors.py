@@ -82,13 +82,6 @@ def test_stainless_unknown_path_is_404(client: telnyx.Telnyx) -> None:
         at_root.get("/_stainless_unknown_path", cast_to=httpx.Response)
 
 
-def test_operation_not_built_is_501(client: telnyx.Telnyx) -> None:
-    with pytest.raises(telnyx.APIStatusError) as ei:
-        client.rooms.list()
-    assert ei.value.status_code == 501, ei.value
-    assert isinstance(ei.value, telnyx.InternalServerError)
-
-
 def test_routes_answer_at_the_root(client: telnyx.Telnyx) -> None:
     at_root = make_client(base_url=root_base_url())
     a = create_managed_account(at_root, "root")

@@ -87,6 +87,20 @@ async fn messages_sim_and_calls_from_the_command_line() {
 }
 
 #[tokio::test]
+async fn rooms_from_the_command_line() {
+    let s = Server::start().await;
+    let room = run_json(&s, &["rooms", "create", "--unique-name", "cli-room", "--max-participants", "4"]).await;
+    assert_eq!(room["unique_name"], "cli-room");
+    assert_eq!(room["max_participants"], 4);
+    let listed = run_json(&s, &["rooms", "list"]).await;
+    assert!(listed.as_array().unwrap().iter().any(|r| r["id"] == room["id"]), "{listed}");
+    // A second room of the same name is refused, with the error on stderr.
+    let again = run(&s, &["rooms", "create", "--unique-name", "cli-room"]).await;
+    assert!(!again.status.success());
+    assert!(!again.stderr.is_empty());
+}
+
+#[tokio::test]
 async fn webhooks_listen_verifies_and_prints_each_event() {
     let s = Server::start().await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))

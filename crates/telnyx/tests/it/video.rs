@@ -58,3 +58,104 @@ async fn sessions_participants_recordings_compositions_lists() {
     let err = d.client.room_sessions().retrieve("00000000-0000-0000-0000-000000000000").await.unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
+
+/// The rest of the video operations, on a session that really ran: two simulated joins,
+/// mute and unmute, kick, end, the recordings the tracks left, a composition of the session.
+#[tokio::test]
+async fn a_session_with_actions_recordings_and_a_composition() {
+    use reqwest::Method;
+    use serde_json::json;
+    let d = Dialtone::start().await;
+    let room = d.client.rooms().create(CreateRoom::new().unique_name("full").enable_recording(true)).await.unwrap();
+    let room_id = room.id.unwrap();
+    let mut joined = Vec::new();
+    for who in ["alice", "bob"] {
+        let t = d.client.rooms().generate_join_client_token(&room_id, GenerateClientToken::new()).await.unwrap();
+        let p = d
+            .sim(
+                Method::POST,
+                &format!("/_dialtone/sim/rooms/{room_id}/join"),
+                json!({"token": t.token, "context": who}),
+            )
+            .await;
+        joined.push(p["data"]["id"].as_str().or(p["id"].as_str()).unwrap().to_owned());
+    }
+    let session_id = d.client.rooms().retrieve(&room_id).await.unwrap().active_session_id.unwrap();
+    let session = d.client.room_sessions().retrieve(&session_id).await.unwrap();
+    assert_eq!(session.active, Some(true));
+    let listed = d.client.room_sessions().list_participants(&session_id, &ListRoomParticipants::new()).await.unwrap();
+    assert_eq!(listed.data.len(), 2);
+    let alice = d.client.room_participants().retrieve(&joined[0]).await.unwrap();
+    assert_eq!(alice.context.as_deref(), Some("alice"));
+    assert_eq!(alice.session_id.as_deref(), Some(session_id.as_str()));
+
+    let state = |id: String| {
+        let d = &d;
+        async move { d.sim(Method::GET, &format!("/_dialtone/sim/room_participants/{id}"), json!({})).await }
+    };
+    d.client
+        .room_sessions()
+        .mute(&session_id, ParticipantsAction::new().participants(json!("all")).exclude(vec![joined[1].clone()]))
+        .await
+        .unwrap();
+    let a = state(joined[0].clone()).await;
+    let b = state(joined[1].clone()).await;
+    assert_eq!(a["data"]["muted"].as_bool().or(a["muted"].as_bool()), Some(true), "{a}");
+    assert_eq!(b["data"]["muted"].as_bool().or(b["muted"].as_bool()), Some(false), "{b}");
+    d.client.room_sessions().unmute(&session_id, ParticipantsAction::new().participants(json!("all"))).await.unwrap();
+    let a = state(joined[0].clone()).await;
+    assert_eq!(a["data"]["muted"].as_bool().or(a["muted"].as_bool()), Some(false), "{a}");
+
+    d.advance(10).await;
+    d.client
+        .room_sessions()
+        .kick(&session_id, ParticipantsAction::new().participants(json!([joined[1].clone()])))
+        .await
+        .unwrap();
+    let b = state(joined[1].clone()).await;
+    assert_eq!(b["data"]["present"].as_bool().or(b["present"].as_bool()), Some(false), "{b}");
+    d.client.room_sessions().end(&session_id).await.unwrap();
+    assert_eq!(d.client.room_sessions().retrieve(&session_id).await.unwrap().active, Some(false));
+
+    // Each participant left an audio and a video recording, completed 5 s later.
+    d.advance(6).await;
+    let recs = d
+        .client
+        .room_recordings()
+        .list(&ListRoomRecordings::new().session_id(session_id.clone()).status("completed"))
+        .await
+        .unwrap();
+    assert_eq!(recs.data.len(), 4, "{:?}", recs.data);
+    let one = recs.data[0].id.clone().unwrap();
+    let got = d.client.room_recordings().retrieve(&one).await.unwrap();
+    assert!(got.download_url.is_some());
+    d.client.room_recordings().delete(&one).await.unwrap();
+    assert!(matches!(d.client.room_recordings().retrieve(&one).await, Err(Error::NotFound(_))));
+    let bulk = d
+        .client
+        .room_recordings()
+        .delete_many(&ListRoomRecordings::new().session_id(session_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(bulk.room_recordings, Some(3));
+
+    let c = d
+        .client
+        .room_compositions()
+        .create(CreateRoomComposition::new().session_id(session_id.clone()).resolution("640x360").format("mp4"))
+        .await
+        .unwrap();
+    assert_eq!(c.status.as_deref(), Some("enqueued"));
+    let cid = c.id.unwrap();
+    // Enqueued → processing after 1 s, completed 3 s after that.
+    d.advance(1).await;
+    assert_eq!(d.client.room_compositions().retrieve(&cid).await.unwrap().status.as_deref(), Some("processing"));
+    d.advance(3).await;
+    let done = d.client.room_compositions().retrieve(&cid).await.unwrap();
+    assert_eq!(done.status.as_deref(), Some("completed"));
+    assert!(done.download_url.is_some());
+    let all = d.client.room_compositions().list(&ListRoomCompositions::new()).await.unwrap();
+    assert_eq!(all.data.len(), 1);
+    d.client.room_compositions().delete(&cid).await.unwrap();
+    assert!(matches!(d.client.room_compositions().retrieve(&cid).await, Err(Error::NotFound(_))));
+}
