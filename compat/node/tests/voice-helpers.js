@@ -34,6 +34,7 @@ export class Receiver {
     this.events = []; // verified `data` of every webhook, in arrival order
     this.rejected = [];
     this.sockets = []; // media-stream connections that reached us
+    this.paths = new Map(); // event id -> the path it was posted to
     this.onEvent = null; // optional async (data) => void, run before the 200
   }
 
@@ -53,7 +54,7 @@ export class Receiver {
       const chunks = [];
       req.on('data', (ch) => chunks.push(ch));
       req.on('end', () => {
-        this.handle(Buffer.concat(chunks).toString('utf8'), req.headers).then(
+        this.handle(Buffer.concat(chunks).toString('utf8'), req.headers, req.url).then(
           (status) => {
             res.writeHead(status);
             res.end();
@@ -93,7 +94,7 @@ export class Receiver {
     this.wsUrl = `ws://127.0.0.1:${port}/stream`;
   }
 
-  async handle(body, headers) {
+  async handle(body, headers, path = '') {
     let event;
     try {
       event = await this.sdk.webhooks.unwrap(body, { headers, key: this.key });
@@ -104,6 +105,7 @@ export class Receiver {
     const data = event.data;
     if (this.events.some((e) => e.id === data.id)) return 200; // at-least-once delivery
     this.events.push(data);
+    this.paths.set(data.id, path);
     if (this.onEvent) await this.onEvent(data);
     return 200;
   }

@@ -67,6 +67,28 @@ describe('voice: call control applications', () => {
     await expectError(c.callControlApplications.retrieve(created.id), NotFoundError, 404);
   });
 
+  test('list sorts by connection_name and active, and pages', async () => {
+    const tag = `compat-sort-${suffix()}`;
+    const b = await createApplication(c, 'https://example.com/h', { application_name: `${tag}-b`, active: true });
+    const a = await createApplication(c, 'https://example.com/h', { application_name: `${tag}-a`, active: false });
+    try {
+      const filter = { application_name: { contains: tag } };
+      const byName = await c.callControlApplications.list({ filter, sort: 'connection_name' });
+      assert.deepEqual(byName.data.map((x) => x.id), [a.id, b.id]);
+      const byCreated = await c.callControlApplications.list({ filter, sort: 'created_at' });
+      assert.deepEqual(byCreated.data.map((x) => x.id), [b.id, a.id]);
+      const byActive = await c.callControlApplications.list({ filter, sort: 'active' });
+      assert.deepEqual(byActive.data.map((x) => x.active), [false, true]);
+      const page2 = await c.callControlApplications.list({ filter, sort: 'connection_name', 'page[number]': 2, 'page[size]': 1 });
+      assert.deepEqual(page2.data.map((x) => x.id), [b.id]);
+      const conns = await c.connections.list({ filter: { connection_name: { contains: tag } }, sort: 'connection_name' });
+      assert.deepEqual(conns.data.map((x) => x.id), [a.id, b.id]);
+    } finally {
+      await c.callControlApplications.delete(a.id);
+      await c.callControlApplications.delete(b.id);
+    }
+  });
+
   test('connections list and retrieve show the application', async () => {
     const app = await createApplication(c, 'https://example.com/hooks');
     try {
@@ -165,6 +187,35 @@ describe('voice: calls and actions', () => {
     // Acting on an ended call: 90018.
     const err = await expectError(c.calls.actions.speak(ccid, { payload: 'hi', voice: 'female' }), UnprocessableEntityError, 422);
     assert.equal(err.error.errors[0].code, '90018');
+  });
+
+  test('dial options: answering machine detection, record from answer, webhook_url, stream_url', async () => {
+    const perCall = rx.url.replace('/webhooks', '/per-call');
+    const dialed = (
+      await c.calls.dial({
+        connection_id: app.id,
+        to: ANSWERS,
+        from: number,
+        answering_machine_detection: 'detect',
+        record: 'record-from-answer',
+        record_format: 'wav',
+        webhook_url: perCall,
+        stream_url: rx.wsUrl,
+        stream_track: 'inbound_track',
+      })
+    ).data;
+    assertUuid(dialed.recording_id, 'recording_id');
+    const ccid = dialed.call_control_id;
+    await rx.waitFor(ccid, 'call.answered');
+    const streaming = await rx.waitFor(ccid, 'streaming.started');
+    assert.equal(streaming.payload.stream_url, rx.wsUrl);
+    const amd = await rx.waitFor(ccid, 'call.machine.detection.ended');
+    assert.equal(amd.payload.result, 'human');
+    // The dial's webhook_url replaces the application's for this call.
+    assert.deepEqual([...new Set(rx.of(ccid).map((e) => rx.paths.get(e.id)))], ['/per-call']);
+    await c.calls.actions.hangup(ccid, {});
+    const saved = await rx.waitFor(ccid, 'call.recording.saved');
+    assert.ok(saved.payload.recording_urls.wav.endsWith(`${dialed.recording_id}.wav`), JSON.stringify(saved.payload));
   });
 
   test('dial a busy destination ends with user_busy', async () => {

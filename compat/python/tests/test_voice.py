@@ -64,6 +64,7 @@ class Hooks:
         self.failures: list[str] = []
         self.unvalidated: set[str] = set()
         self.sockets = 0
+        self.paths: dict[str, str] = {}  # event id -> the path it was posted to
         self.lock = threading.Lock()
         hooks = self
         wav = wav_second()
@@ -102,7 +103,7 @@ class Hooks:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status = hooks.receive(body.decode("utf-8"), headers)
+                status = hooks.receive(body.decode("utf-8"), headers, self.path)
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -119,7 +120,7 @@ class Hooks:
         self.missing_url = f"http://127.0.0.1:{port}/missing.wav"
         self.ws_url = f"ws://127.0.0.1:{port}/stream"
 
-    def receive(self, text: str, headers: dict[str, str]) -> int:
+    def receive(self, text: str, headers: dict[str, str], path: str = "") -> int:
         try:
             self.client.webhooks.unwrap(text, headers=headers, key=self.key)
         except Exception as err:  # noqa: BLE001
@@ -141,6 +142,7 @@ class Hooks:
         with self.lock:
             if not any(e["id"] == data["id"] for e in self.events):
                 self.events.append(data)
+                self.paths[data["id"]] = path
         return 200
 
     def of(self, ccid: str, event_type: Optional[str] = None) -> list[dict[str, Any]]:
@@ -244,6 +246,25 @@ def test_applications_crud_and_filters(client: telnyx.Telnyx) -> None:
         client.call_control_applications.retrieve(app.id)
 
 
+def test_applications_sort_and_pages(client: telnyx.Telnyx) -> None:
+    tag = f"compat-sort-{new_suffix()}"
+    b = client.call_control_applications.create(application_name=f"{tag}-b", webhook_event_url="https://example.com/h", active=True).data
+    a = client.call_control_applications.create(application_name=f"{tag}-a", webhook_event_url="https://example.com/h", active=False).data
+    assert a is not None and b is not None
+    try:
+        f = {"application_name": {"contains": tag}}
+        assert [x.id for x in client.call_control_applications.list(filter=f, sort="connection_name").data] == [a.id, b.id]
+        assert [x.id for x in client.call_control_applications.list(filter=f, sort="created_at").data] == [b.id, a.id]
+        assert [x.active for x in client.call_control_applications.list(filter=f, sort="active").data] == [False, True]
+        page2 = client.call_control_applications.list(filter=f, sort="connection_name", page_number=2, page_size=1)
+        assert [x.id for x in page2.data] == [b.id]
+        conns = client.connections.list(filter={"connection_name": {"contains": tag}}, sort="connection_name")
+        assert [x.id for x in conns.data] == [a.id, b.id]
+    finally:
+        client.call_control_applications.delete(a.id)
+        client.call_control_applications.delete(b.id)
+
+
 def test_connections_list_and_retrieve(client: telnyx.Telnyx) -> None:
     app = client.call_control_applications.create(application_name=f"compat-conn-{new_suffix()}", webhook_event_url="https://example.com/h").data
     assert app is not None
@@ -283,6 +304,32 @@ def test_dial_retrieve_active_calls_hangup(setup: Any) -> None:
     with pytest.raises(telnyx.UnprocessableEntityError) as e:
         c.calls.retrieve_status("v3:no-such-call")
     assert code_of(e.value) == "90015"
+
+
+def test_dial_options_amd_record_webhook_url_stream(setup: Any) -> None:
+    c, hooks, app, number = setup
+    d = c.calls.dial(
+        connection_id=app.id,
+        to=ANSWERS,
+        from_=number,
+        answering_machine_detection="detect",
+        record="record-from-answer",
+        record_format="wav",
+        webhook_url=hooks.url.replace("/webhooks", "/per-call"),
+        stream_url=hooks.ws_url,
+        stream_track="inbound_track",
+    ).data
+    assert d is not None and d.recording_id, d
+    ccid = d.call_control_id
+    hooks.wait(ccid, "call.answered")
+    assert hooks.wait(ccid, "streaming.started")["stream_url"] == hooks.ws_url
+    # The dial's webhook_url replaces the application's for this call.
+    assert {hooks.paths[e["id"]] for e in hooks.of(ccid)} == {"/per-call"}
+    amd = hooks.wait(ccid, "call.machine.detection.ended")
+    assert amd["result"] == "human"
+    hang_up(setup, ccid)
+    saved = hooks.wait(ccid, "call.recording.saved")
+    assert saved["recording_urls"]["wav"].endswith(f"{d.recording_id}.wav")
 
 
 def test_dial_busy(setup: Any) -> None:
