@@ -532,3 +532,34 @@ def test_ai_and_conversation_relay(setup: Any) -> None:
     assert j is not None and j.result == "ok"
     assert c.calls.actions.stop_ai_assistant(ccid).data.result == "ok"
     hang_up(setup, ccid)
+
+
+def test_failure_events(setup: Any) -> None:
+    """The failure webhooks, each validated against the SDK's type: a refer to a busy
+    destination, a stream to a port nobody listens on, premium machine detection of an
+    answering machine, a gather that times out, and a transfer to a busy number."""
+    c, hooks, app, number = setup
+    ccid = answered(setup)
+    assert c.calls.actions.refer(ccid, sip_address=f"sip:{BUSY}@example.com").data.result == "ok"
+    failed = hooks.wait(ccid, "call.refer.failed")
+    assert failed["sip_notify_response"] == 486
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = f"ws://127.0.0.1:{s.getsockname()[1]}/nobody"
+    s.close()
+    assert c.calls.actions.start_streaming(ccid, stream_url=closed).data.result == "ok"
+    assert hooks.wait(ccid, "streaming.failed")["failure_reason"] == "connection_failed"
+    assert c.calls.actions.gather(ccid, initial_timeout_millis=1000, maximum_digits=3).data.result == "ok"
+    g = hooks.wait(ccid, "call.gather.ended")
+    assert g["status"] == "timeout" and g["digits"] == ""
+    assert c.calls.actions.transfer(ccid, to=BUSY).data.result == "ok"
+    hup = hooks.wait(ccid, "call.hangup")
+    assert hup["hangup_cause"] == "normal_clearing"
+
+    d = c.calls.dial(connection_id=app.id, to="+15550200005", from_=number, answering_machine_detection="premium").data
+    assert d is not None
+    amd = hooks.wait(d.call_control_id, "call.machine.premium.detection.ended")
+    assert amd["result"] == "machine"
+    hang_up(setup, d.call_control_id)
