@@ -27,6 +27,43 @@ export function wavSecond() {
   return Buffer.concat([h, data]);
 }
 
+/** One WebSocket frame from the start of `buf` (client frames are masked), or null. */
+function parseFrame(buf) {
+  if (buf.length < 2) return null;
+  const opcode = buf[0] & 0x0f;
+  const masked = (buf[1] & 0x80) !== 0;
+  let len = buf[1] & 0x7f;
+  let off = 2;
+  if (len === 126) {
+    if (buf.length < 4) return null;
+    len = buf.readUInt16BE(2);
+    off = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return null;
+    len = Number(buf.readBigUInt64BE(2));
+    off = 10;
+  }
+  const maskOff = off;
+  if (masked) off += 4;
+  if (buf.length < off + len) return null;
+  const payload = Buffer.from(buf.subarray(off, off + len));
+  if (masked) for (let i = 0; i < len; i++) payload[i] ^= buf[maskOff + (i % 4)];
+  return { opcode, payload, size: off + len };
+}
+
+function textFrame(text) {
+  const data = Buffer.from(text, 'utf8');
+  let head;
+  if (data.length < 126) head = Buffer.from([0x81, data.length]);
+  else {
+    head = Buffer.alloc(4);
+    head[0] = 0x81;
+    head[1] = 126;
+    head.writeUInt16BE(data.length, 2);
+  }
+  return Buffer.concat([head, data]);
+}
+
 export class Receiver {
   constructor(key, sdk = client()) {
     this.key = key;
@@ -76,11 +113,21 @@ export class Receiver {
         'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
           `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
       );
-      const conn = { url: req.url, bytes: 0 };
+      const conn = { url: req.url, messages: [], closed: false };
+      let buf = Buffer.alloc(0);
       socket.on('data', (d) => {
-        conn.bytes += d.length;
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          const f = parseFrame(buf);
+          if (!f) break;
+          buf = buf.subarray(f.size);
+          if (f.opcode === 1) conn.messages.push(JSON.parse(f.payload.toString('utf8')));
+          if (f.opcode === 8) conn.closed = true;
+        }
       });
       socket.on('error', () => {});
+      // Sends a JSON text frame to Dialtone (server frames are not masked).
+      conn.send = (obj) => socket.write(textFrame(JSON.stringify(obj)));
       this.sockets.push({ conn, socket });
     });
     await new Promise((resolve, reject) => {

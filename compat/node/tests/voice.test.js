@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { UnprocessableEntityError, NotFoundError } from 'telnyx';
-import { assertUuid, client, expectError, releaseNumbers, suffix } from './helpers.js';
+import { assertUuid, client, expectError, releaseNumbers, suffix, waitUntil } from './helpers.js';
 import { Receiver, createApplication, inboundCall, numberFor, pressDigits, webhookKey } from './voice-helpers.js';
 
 const ANSWERS = '+15550200001'; // answers after a 3 s ring
@@ -346,6 +346,46 @@ describe('voice: calls and actions', () => {
     assert.equal(started.payload.stream_url, rx.wsUrl);
     assert.ok(rx.sockets.length > before, 'Dialtone opened the media WebSocket');
     assert.equal((await c.calls.actions.stopStreaming(ccid, {})).data.result, 'ok');
+    await rx.waitFor(ccid, 'streaming.stopped');
+    await c.calls.actions.hangup(ccid, {});
+    await rx.waitFor(ccid, 'call.hangup');
+  });
+
+  test('media streaming: frames arrive, digits are events, audio sent back plays on the outbound track', async () => {
+    const ccid = await answeredInbound();
+    const n = rx.sockets.length;
+    const r = await c.calls.actions.startStreaming(ccid, {
+      stream_url: rx.wsUrl,
+      stream_track: 'both_tracks',
+      stream_bidirectional_mode: 'rtp',
+      stream_bidirectional_codec: 'PCMU',
+    });
+    assert.equal(r.data.result, 'ok');
+    const conn = (await waitUntil(() => rx.sockets[n], 'the media WebSocket')).conn;
+    const start = await waitUntil(() => conn.messages.find((m) => m.event === 'start'), 'start frame');
+    assert.equal(start.start.call_control_id, ccid);
+    assert.equal(start.start.media_format.encoding, 'PCMU');
+    assert.ok(conn.messages.some((m) => m.event === 'connected'), 'connected frame');
+    const inbound = await waitUntil(() => conn.messages.find((m) => m.event === 'media' && m.media.track === 'inbound'), 'an inbound media frame');
+    assert.equal(Buffer.from(inbound.media.payload, 'base64').length, 160, '20 ms of PCMU');
+
+    await pressDigits(ccid, '5');
+    const dtmf = await waitUntil(() => conn.messages.find((m) => m.event === 'dtmf'), 'dtmf frame');
+    assert.equal(dtmf.dtmf.digit, '5');
+
+    // 20 ms of non-silent PCMU sent back comes out on the outbound track, then our mark.
+    const audio = Buffer.alloc(160, 0x2a).toString('base64');
+    conn.send({ event: 'media', media: { payload: audio } });
+    conn.send({ event: 'mark', mark: { name: 'after-audio' } });
+    await waitUntil(
+      () => conn.messages.find((m) => m.event === 'media' && m.media.track === 'outbound' && m.media.payload === audio),
+      'our audio on the outbound track',
+    );
+    const mark = await waitUntil(() => conn.messages.find((m) => m.event === 'mark'), 'the mark back');
+    assert.equal(mark.mark.name, 'after-audio');
+
+    assert.equal((await c.calls.actions.stopStreaming(ccid, {})).data.result, 'ok');
+    await waitUntil(() => conn.messages.find((m) => m.event === 'stop'), 'stop frame');
     await rx.waitFor(ccid, 'streaming.stopped');
     await c.calls.actions.hangup(ccid, {});
     await rx.waitFor(ccid, 'call.hangup');
