@@ -422,10 +422,11 @@ describe('voice: calls and actions', () => {
     const cs = Buffer.from('target').toString('base64');
     assert.equal((await c.calls.actions.transfer(ccid, { to: ANSWERS, target_leg_client_state: cs })).data.result, 'ok');
     const bridged = await rx.waitFor(ccid, 'call.bridged');
-    const target = rx.events.find(
-      (e) => e.event_type === 'call.answered' && e.payload.client_state === cs && e.payload.call_control_id !== ccid,
+    // The new leg's events are ordered apart from the original leg's: wait for its answer.
+    const target = await waitUntil(
+      () => rx.events.find((e) => e.event_type === 'call.answered' && e.payload.client_state === cs && e.payload.call_control_id !== ccid),
+      'the new leg answering with target_leg_client_state',
     );
-    assert.ok(target, 'the new leg answered with target_leg_client_state');
     assert.equal(target.payload.call_session_id, bridged.payload.call_session_id);
     await c.calls.actions.hangup(ccid, {});
     await rx.waitFor(target.payload.call_control_id, 'call.hangup');
