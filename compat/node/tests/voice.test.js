@@ -165,6 +165,8 @@ describe('voice: calls and actions', () => {
     assert.equal(status.call_control_id, ccid);
     assert.equal(status.is_alive, true);
     assert.equal(status.record_type, 'call');
+    assert.ok(!Number.isNaN(Date.parse(status.start_time)), JSON.stringify(status));
+    assert.equal(status.end_time, undefined, 'no end_time while alive');
 
     const active = await c.connections.listActiveCalls(app.id);
     assert.ok(active.data.some((x) => x.call_control_id === ccid), JSON.stringify(active.data));
@@ -182,6 +184,9 @@ describe('voice: calls and actions', () => {
 
     const ended = (await c.calls.retrieveStatus(ccid)).data;
     assert.equal(ended.is_alive, false);
+    assert.equal(typeof ended.call_duration, 'number');
+    assert.ok(ended.call_duration >= 3, `the 3 s ring counts: ${JSON.stringify(ended)}`);
+    assert.ok(Date.parse(ended.start_time) < Date.parse(ended.end_time), JSON.stringify(ended));
     const after = await c.connections.listActiveCalls(app.id);
     assert.ok(!after.data.some((x) => x.call_control_id === ccid));
     // Acting on an ended call: 90018.

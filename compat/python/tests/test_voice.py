@@ -297,7 +297,8 @@ def test_dial_retrieve_active_calls_hangup(setup: Any) -> None:
     hup = hooks.wait(ccid, "call.hangup")
     assert hup["hangup_cause"] == "normal_clearing" and hup["hangup_source"] == "caller"
     s = c.calls.retrieve_status(ccid).data
-    assert s is not None and s.is_alive is False and s.end_time
+    assert s is not None and s.is_alive is False and s.end_time and s.start_time
+    assert s.call_duration is not None and s.call_duration >= 3  # the 3 s ring counts
     with pytest.raises(telnyx.UnprocessableEntityError) as e:
         c.calls.actions.speak(ccid, payload="late", voice="female")
     assert code_of(e.value) == "90018"
