@@ -483,6 +483,10 @@ pub struct Call {
     /// A media stream to start on the answer (`stream_url` on dial).
     #[serde(default)]
     pub pending_stream: Option<StreamSpec>,
+    /// A dialled call counted in its account's live outbound calls
+    /// ([`crate::accounts::outbound_calls_key`]) until it ends.
+    #[serde(default)]
+    pub holds_channel: bool,
 }
 
 impl Call {
@@ -527,7 +531,18 @@ impl Call {
             conversation: None,
             pending_recording: None,
             pending_stream: None,
+            holds_channel: false,
         }
+    }
+
+    /// Whether the call gives back its outbound channel now: it held one and has ended.
+    /// Clears the hold, so the channel is given back once, in the commit that ends the call.
+    pub fn release_channel(&mut self) -> bool {
+        if self.holds_channel && !self.is_alive() {
+            self.holds_channel = false;
+            return true;
+        }
+        false
     }
 
     /// `POST /calls`: an outgoing leg ringing `far_end` (or the peer leg when `None`).

@@ -10,7 +10,7 @@ use crate::events::{emit, event};
 use crate::scheduler::HandlerResult;
 use crate::{Engine, Result, retry_on_conflict, store_err};
 use chrono::{DateTime, Utc};
-use dialtone_domain::accounts::Account;
+use dialtone_domain::accounts::{self, Account};
 use dialtone_domain::applications::Application;
 use dialtone_domain::body::Body;
 use dialtone_domain::calls::{self, Call, Command, DialRequest, Ids, Outcome, Setup, Timer};
@@ -44,6 +44,9 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
 /// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
+    if call.release_channel() {
+        cs = cs.count(accounts::outbound_calls_key(&call.account_id), -1, None);
+    }
     cs = recording::keep(cs, call, out, now);
     cs = streams::jobs(cs, call, out, now);
     for e in &out.events {
@@ -149,8 +152,14 @@ impl Engine {
 
     /// `POST /calls`. Answers the call and, with `record`, the id its recording will have
     /// (served from `base_url`, where the caller reached this server).
+    ///
+    /// The call takes one of the account's outbound channels in the commit that creates it
+    /// (a bounded counter, so racing dials cannot pass a managed account's channel limit)
+    /// and gives it back in the commit that ends it.
     pub async fn dial(&self, caller: &Account, body: &Body, base_url: &str) -> Result<(Call, Option<String>)> {
         let req = DialRequest::parse(body)?;
+        let live_key = accounts::outbound_calls_key(&caller.id);
+        caller.check_can_dial(self.store.counter(&live_key).await.map_err(store_err)?)?;
         let app = match self.application(&caller.id, &req.connection_id).await {
             Ok(a) if a.active => a,
             Ok(_) => {
@@ -202,6 +211,8 @@ impl Engine {
             Destination::OnNet(..) => None,
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
+        call.holds_channel = true;
+        cs = cs.count(&live_key, 1, caller.outbound_channel_cap());
         if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
             call.pending_recording = Some(calls::Recording {
                 id: rid.clone(),
@@ -249,7 +260,16 @@ impl Engine {
             cs = schedule(cs, &mut leg, &out, now);
             cs = cs.insert(call_doc(&leg, now));
         }
-        self.commit(&cs).await?;
+        if let Err(e) = self.store.apply(&cs).await {
+            // A racing dial took the last channel: the bound refused the whole commit.
+            if let (dialtone_store::StoreError::Conflict, Some(cap)) = (&e, caller.outbound_channel_cap())
+                && self.store.counter(&live_key).await.map_err(store_err)? >= cap
+            {
+                return Err(accounts::channel_limit_error(cap));
+            }
+            return Err(store_err(e));
+        }
+        self.wake.notify_one();
         Ok((call, recording_id))
     }
 

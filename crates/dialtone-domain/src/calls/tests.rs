@@ -77,6 +77,19 @@ fn dial_rings_and_sets_the_far_end_and_timeout_timers() {
 }
 
 #[test]
+fn a_held_channel_is_given_back_once_when_the_call_ends() {
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    assert!(!call.release_channel(), "a call that holds no channel gives none back");
+    call.holds_channel = true;
+    assert!(!call.release_channel(), "a live call keeps its channel");
+    call.on_timer(Timer::FarAnswer, secs(3));
+    assert!(!call.release_channel());
+    call.hangup(&cmd(None, None), secs(5)).unwrap();
+    assert!(call.release_channel());
+    assert!(!call.holds_channel && !call.release_channel(), "given back only once");
+}
+
+#[test]
 fn far_end_answers_then_the_time_limit_ends_it() {
     let (mut call, _) = dial(far_end::DEFAULT, json!({"time_limit_secs": 60}));
     let out = call.on_timer(Timer::FarAnswer, secs(3));
