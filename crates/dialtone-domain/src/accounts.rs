@@ -446,9 +446,13 @@ mod tests {
         let m = root();
         assert_eq!(m.outbound_channel_cap(), None);
         assert!(m.check_can_dial(5000).is_ok(), "the root account has no channel limit");
-        let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"})))
-            .unwrap()
-            .build(&m, 0, "abcdef12-0000".into(), String::new(), Utc::now());
+        let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap().build(
+            &m,
+            0,
+            "abcdef12-0000".into(),
+            String::new(),
+            Utc::now(),
+        );
         a.channel_limit = 2;
         assert!(a.check_can_dial(1).is_ok());
         let e = a.check_can_dial(2).unwrap_err();

@@ -487,6 +487,9 @@ pub struct Call {
     /// ([`crate::accounts::outbound_calls_key`]) until it ends.
     #[serde(default)]
     pub holds_channel: bool,
+    /// Digits a scripted far end presses once answered, and when (ms after the answer).
+    #[serde(default)]
+    pub far_script_presses: Option<(u64, String)>,
 }
 
 impl Call {
@@ -532,6 +535,7 @@ impl Call {
             pending_recording: None,
             pending_stream: None,
             holds_channel: false,
+            far_script_presses: None,
         }
     }
 
@@ -713,8 +717,9 @@ impl Call {
                 if self.answering_machine_detection != "disabled" {
                     out.timers.push((Timer::MachineDetection, now + ms(far_end::MACHINE_DETECTION_MS)));
                 }
-                if let Some((after, digits)) = far_end::presses(&self.to) {
-                    out.timers.push(self.schedule_press(digits, after, now));
+                let presses = far_end::presses(&self.to).map(|(after, d)| (after, d.to_owned()));
+                if let Some((after, digits)) = self.far_script_presses.clone().or(presses) {
+                    out.timers.push(self.schedule_press(&digits, after, now));
                 }
                 out
             }

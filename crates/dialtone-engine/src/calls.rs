@@ -31,8 +31,8 @@ pub enum Action {
 
 /// Where a dial lands.
 enum Destination {
-    /// Outside this server: the simulated far end.
-    Far(Behaviour),
+    /// Outside this server: the simulated far end (with the digits a script presses).
+    Far(Behaviour, Option<(u64, String)>),
     /// A number of this server routed to an application: an incoming leg there.
     OnNet(Box<(PhoneNumber, Application)>),
 }
@@ -135,12 +135,15 @@ impl Engine {
     /// Where `to` leads: a number of this server with an active application takes the
     /// call as an incoming one; a number of this server without one is unreachable; any
     /// other destination is the simulated far end.
-    async fn destination(&self, to: &str) -> Result<Destination> {
+    async fn destination(&self, account_id: &str, to: &str) -> Result<Destination> {
         let number = far_end::number_of(to);
         let Some(n) = self.number_by_e164(number).await? else {
-            return Ok(Destination::Far(far_end::behaviour(to)));
+            if let Some(script) = self.far_script(account_id, to).await? {
+                return Ok(Destination::Far(script.behaviour(), script.presses()));
+            }
+            return Ok(Destination::Far(far_end::behaviour(to), None));
         };
-        let unreachable = Destination::Far(Behaviour::Unreachable { after_ms: far_end::UNREACHABLE_MS });
+        let unreachable = Destination::Far(Behaviour::Unreachable { after_ms: far_end::UNREACHABLE_MS }, None);
         let Some(cid) = n.connection_id.clone() else {
             return Ok(unreachable);
         };
@@ -192,7 +195,7 @@ impl Engine {
             }
         }
         let ids = Ids::new(None);
-        let dest = self.destination(&req.to).await?;
+        let dest = self.destination(&caller.id, &req.to).await?;
         let peer_ids = matches!(dest, Destination::OnNet(..)).then(|| Ids::new(None));
         let setup = Setup {
             ids,
@@ -206,12 +209,13 @@ impl Engine {
             shaken_stir: false,
             peer: peer_ids.as_ref().map(|p| p.call_control_id.clone()),
         };
-        let far = match &dest {
-            Destination::Far(b) => Some(b.clone()),
-            Destination::OnNet(..) => None,
+        let (far, presses) = match &dest {
+            Destination::Far(b, p) => (Some(b.clone()), p.clone()),
+            Destination::OnNet(..) => (None, None),
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
         call.holds_channel = true;
+        call.far_script_presses = presses;
         cs = cs.count(&live_key, 1, caller.outbound_channel_cap());
         if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
             call.pending_recording = Some(calls::Recording {
@@ -362,6 +366,61 @@ impl Engine {
         let cs = schedule(ChangeSet::new(), &mut call, &out, now);
         self.commit(&cs.insert(call_doc(&call, now))).await?;
         Ok(call)
+    }
+
+    /// The account's script for `to` (as given, else its number), if one is set.
+    async fn far_script(&self, account_id: &str, to: &str) -> Result<Option<far_end::Script>> {
+        for key in [to, far_end::number_of(to)] {
+            let unique = format!("{account_id}:{key}");
+            if let Some(d) = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?
+                && let Ok(s) = serde_json::from_value::<far_end::Script>(d.data["script"].clone())
+            {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `GET /_dialtone/sim/destinations/{number}` (simulation API): the account's script.
+    pub async fn destination_script(&self, caller: &Account, number: &str) -> Result<far_end::Script> {
+        let unique = format!("{}:{number}", caller.id);
+        let doc = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?;
+        doc.and_then(|d| serde_json::from_value(d.data["script"].clone()).ok()).ok_or_else(ApiError::not_found)
+    }
+
+    /// `PUT` (a script) and `DELETE` (`None`) of `/_dialtone/sim/destinations/{number}`:
+    /// what `number` (E.164 or SIP URI) does when the account's calls ring it.
+    pub async fn set_destination_script(
+        &self,
+        caller: &Account,
+        number: &str,
+        script: Option<far_end::Script>,
+    ) -> Result<()> {
+        if !calls::is_destination(number) {
+            return Err(ApiError::invalid("number", "The destination must be an E.164 number or a SIP URI."));
+        }
+        let unique = format!("{}:{number}", caller.id);
+        let existing = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?;
+        let now = self.clock.now();
+        let cs = match (existing, script) {
+            (Some(d), None) => ChangeSet::new().delete(far_end::SCRIPT_KIND, &d.id),
+            (None, None) => return Err(ApiError::not_found()),
+            (Some(mut d), Some(s)) => {
+                d.data = json!({"number": number, "script": s});
+                ChangeSet::new().update(d)
+            }
+            (None, Some(s)) => ChangeSet::new().insert(
+                Doc::new(
+                    far_end::SCRIPT_KIND,
+                    Engine::new_id(),
+                    &caller.id,
+                    json!({"number": number, "script": s}),
+                    now,
+                )
+                .unique(unique),
+            ),
+        };
+        self.commit(&cs).await
     }
 
     /// The far end of one of the account's calls hangs up now (simulation API).

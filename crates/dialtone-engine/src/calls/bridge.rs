@@ -62,8 +62,8 @@ impl Engine {
                 None => dial.remove("client_state"),
             };
             let req = DialRequest::parse(&Body(dial))?;
-            let behaviour = match self.destination(&req.to).await? {
-                Destination::Far(b) => b,
+            let (behaviour, presses) = match self.destination(&call.account_id, &req.to).await? {
+                Destination::Far(b, p) => (b, p),
                 Destination::OnNet(..) => {
                     return Err(ApiError::invalid(
                         "to",
@@ -87,6 +87,7 @@ impl Engine {
             };
             let (mut leg, leg_out) = Call::dial(setup, &req, Some(behaviour), now);
             leg.transfer_of = Some(call.call_control_id.clone());
+            leg.far_script_presses = presses;
             let mut cs = schedule(ChangeSet::new(), &mut leg, &leg_out, now);
             cs = cs.insert(call_doc(&leg, now));
             let cs = self.transition(cs, doc, call, out, now).await?;

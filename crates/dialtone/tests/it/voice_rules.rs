@@ -13,7 +13,9 @@ async fn managed_with_limit(s: &Server, limit: i64) -> (String, Client) {
     assert_eq!(r.status, 200, "{}", r.text);
     let id = r.body["data"]["id"].as_str().unwrap().to_owned();
     let key = r.body["data"]["api_key"].as_str().unwrap().to_owned();
-    let r = s.patch(&format!("/v2/managed_accounts/{id}/update_global_channel_limit"), json!({"channel_limit": limit})).await;
+    let r = s
+        .patch(&format!("/v2/managed_accounts/{id}/update_global_channel_limit"), json!({"channel_limit": limit}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     (id, s.with_key(&key))
 }
@@ -126,4 +128,68 @@ async fn a_disabled_account_cannot_dial_and_its_live_calls_go_on() {
     assert_eq!(status(&m, &call).await["call_duration"], 63, "counted from the dial");
     assert_eq!(m.post_empty(&path(&call, "hangup")).await.status, 200);
     dial_id(&m, &app, "+15550200001").await;
+}
+
+#[tokio::test]
+async fn a_scripted_destination_rings_presses_and_hangs_up_as_its_script_says() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    let dest = "/_dialtone/sim/destinations/+15557770001";
+    let script = json!({"ring_ms": 5000, "dtmf": "42#", "dtmf_after_ms": 1000, "hangup_after_ms": 4000});
+    let r = s.put(dest, script).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["data"]["record_type"], "sim_destination");
+    let r = s.get(dest).await;
+    assert_eq!((r.status, r.body["data"]["ring_ms"].as_i64()), (200, Some(5000)), "{}", r.text);
+    assert_eq!(r.body["data"]["dtmf"], "42#");
+
+    // A SIP URI whose user part is the scripted number follows the script too.
+    let id = dial_id(&s, &app, "sip:+15557770001@sip.example.com").await;
+    advance(&s, 4_999).await;
+    assert_eq!(types(&wait_events(&rx, &id, 1).await), ["call.initiated"]);
+    advance(&s, 1).await;
+    assert_eq!(wait_events(&rx, &id, 2).await[1].0, "call.answered");
+    advance(&s, 1_000).await;
+    let ev = wait_events(&rx, &id, 5).await;
+    let digits: Vec<&str> =
+        ev.iter().filter(|(t, _)| t == "call.dtmf.received").map(|(_, p)| p["digit"].as_str().unwrap()).collect();
+    assert_eq!(digits, ["4", "2", "#"]);
+    advance(&s, 3_000).await;
+    let ev = wait_events(&rx, &id, 6).await;
+    assert_eq!(crate::voice::hangup(&ev).1, "callee");
+
+    // Deleted, the destination answers after the default ring and stays on the line.
+    assert_eq!(s.delete(dest).await.status, 204);
+    assert_eq!(s.get(dest).await.status, 404);
+    assert_eq!(s.delete(dest).await.status, 404);
+    let id = dial_id(&s, &app, "+15557770001").await;
+    advance(&s, 3_000).await;
+    assert_eq!(types(&wait_events(&rx, &id, 2).await), ["call.initiated", "call.answered"]);
+
+    // A script that does not answer rings until the caller's timeout; it overrides a magic number.
+    assert_eq!(s.post("/_dialtone/sim/destinations/+15550200001", json!({"answer": false})).await.status, 200);
+    let r =
+        dial(&s, json!({"connection_id": app, "to": "+15550200001", "from": "+13125550100", "timeout_secs": 10})).await;
+    let id = r.body["data"]["call_control_id"].as_str().unwrap().to_owned();
+    advance(&s, 10_000).await;
+    let ev = wait_events(&rx, &id, 2).await;
+    assert_eq!(types(&ev), ["call.initiated", "call.hangup"]);
+    assert_eq!(crate::voice::hangup(&ev).0, "timeout");
+
+    // Scripts belong to their account.
+    let (_, m) = managed_with_limit(&s, 1).await;
+    assert_eq!(m.get("/_dialtone/sim/destinations/+15550200001").await.status, 404);
+}
+
+#[tokio::test]
+async fn bad_destination_scripts_are_refused_with_their_field() {
+    let s = Server::start().await;
+    let r = s.put("/_dialtone/sim/destinations/+15557770001", json!({"ring_ms": -5})).await;
+    assert_eq!((r.status, crate::voice::pointer(&r)), (422, Some("/ring_ms")), "{}", r.text);
+    let r = s.put("/_dialtone/sim/destinations/+15557770001", json!({"dtmf": "9z"})).await;
+    assert_eq!((r.status, crate::voice::pointer(&r)), (422, Some("/dtmf")), "{}", r.text);
+    let r = s.put("/_dialtone/sim/destinations/not-a-number", json!({})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(s.get("/_dialtone/sim/destinations/+15557770001").await.status, 404);
 }
