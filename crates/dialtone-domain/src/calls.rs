@@ -490,6 +490,9 @@ pub struct Call {
     /// Digits a scripted far end presses once answered, and when (ms after the answer).
     #[serde(default)]
     pub far_script_presses: Option<(u64, String)>,
+    /// The far end follows a script (its presses replace a magic number's).
+    #[serde(default)]
+    pub far_scripted: bool,
 }
 
 impl Call {
@@ -536,6 +539,7 @@ impl Call {
             pending_stream: None,
             holds_channel: false,
             far_script_presses: None,
+            far_scripted: false,
         }
     }
 
@@ -717,8 +721,11 @@ impl Call {
                 if self.answering_machine_detection != "disabled" {
                     out.timers.push((Timer::MachineDetection, now + ms(far_end::MACHINE_DETECTION_MS)));
                 }
-                let presses = far_end::presses(&self.to).map(|(after, d)| (after, d.to_owned()));
-                if let Some((after, digits)) = self.far_script_presses.clone().or(presses) {
+                let presses = match self.far_scripted {
+                    true => self.far_script_presses.clone(),
+                    false => far_end::presses(&self.to).map(|(after, d)| (after, d.to_owned())),
+                };
+                if let Some((after, digits)) = presses {
                     out.timers.push(self.schedule_press(&digits, after, now));
                 }
                 out

@@ -31,8 +31,8 @@ pub enum Action {
 
 /// Where a dial lands.
 enum Destination {
-    /// Outside this server: the simulated far end (with the digits a script presses).
-    Far(Behaviour, Option<(u64, String)>),
+    /// Outside this server: the simulated far end (and the script it follows, if any).
+    Far(Behaviour, Option<far_end::Script>),
     /// A number of this server routed to an application: an incoming leg there.
     OnNet(Box<(PhoneNumber, Application)>),
 }
@@ -139,7 +139,7 @@ impl Engine {
         let number = far_end::number_of(to);
         let Some(n) = self.number_by_e164(number).await? else {
             if let Some(script) = self.far_script(account_id, to).await? {
-                return Ok(Destination::Far(script.behaviour(), script.presses()));
+                return Ok(Destination::Far(script.behaviour(), Some(script)));
             }
             return Ok(Destination::Far(far_end::behaviour(to), None));
         };
@@ -209,13 +209,14 @@ impl Engine {
             shaken_stir: false,
             peer: peer_ids.as_ref().map(|p| p.call_control_id.clone()),
         };
-        let (far, presses) = match &dest {
-            Destination::Far(b, p) => (Some(b.clone()), p.clone()),
+        let (far, script) = match &dest {
+            Destination::Far(b, s) => (Some(b.clone()), s.clone()),
             Destination::OnNet(..) => (None, None),
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
         call.holds_channel = true;
-        call.far_script_presses = presses;
+        call.far_scripted = script.is_some();
+        call.far_script_presses = script.and_then(|s| s.presses());
         cs = cs.count(&live_key, 1, caller.outbound_channel_cap());
         if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
             call.pending_recording = Some(calls::Recording {

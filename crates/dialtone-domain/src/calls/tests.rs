@@ -90,6 +90,26 @@ fn a_held_channel_is_given_back_once_when_the_call_ends() {
 }
 
 #[test]
+fn a_scripted_far_end_presses_its_own_digits_instead_of_a_magic_numbers() {
+    let req = dial_req(json!({"to": "+15550200007"}));
+    let mut s = setup(None);
+    s.to = "+15550200007".into();
+    let (mut magic, _) = Call::dial(s.clone(), &req, Some(far_end::DEFAULT), t0());
+    let out = magic.on_timer(Timer::FarAnswer, secs(3));
+    assert!(out.timers.iter().any(|(t, _)| matches!(t, Timer::FarPress { .. })));
+    let (mut scripted, _) = Call::dial(s.clone(), &req, Some(far_end::DEFAULT), t0());
+    scripted.far_scripted = true;
+    let out = scripted.on_timer(Timer::FarAnswer, secs(3));
+    assert!(!out.timers.iter().any(|(t, _)| matches!(t, Timer::FarPress { .. })), "the script presses nothing");
+    let (mut scripted, _) = Call::dial(s, &req, Some(far_end::DEFAULT), t0());
+    scripted.far_scripted = true;
+    scripted.far_script_presses = Some((500, "9".into()));
+    let out = scripted.on_timer(Timer::FarAnswer, secs(3));
+    assert!(out.timers.contains(&(Timer::FarPress { seq: 1 }, secs(3) + ms(500))));
+    assert_eq!(scripted.far_presses, [(1, "9".to_owned())]);
+}
+
+#[test]
 fn far_end_answers_then_the_time_limit_ends_it() {
     let (mut call, _) = dial(far_end::DEFAULT, json!({"time_limit_secs": 60}));
     let out = call.on_timer(Timer::FarAnswer, secs(3));

@@ -193,3 +193,19 @@ async fn bad_destination_scripts_are_refused_with_their_field() {
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(s.get("/_dialtone/sim/destinations/+15557770001").await.status, 404);
 }
+
+#[tokio::test]
+async fn a_script_replaces_a_magic_numbers_presses() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let app = application(&s, &rx.url).await;
+    // +15550200007 presses 1234# once answered; scripted without digits, it presses nothing.
+    assert_eq!(s.put("/_dialtone/sim/destinations/+15550200007", json!({"ring_ms": 1000})).await.status, 200);
+    let id = dial_id(&s, &app, "+15550200007").await;
+    advance(&s, 1_000).await;
+    wait_events(&rx, &id, 2).await;
+    advance(&s, 10_000).await;
+    assert_eq!(s.post_empty(&path(&id, "hangup")).await.status, 200);
+    let ev = wait_events(&rx, &id, 3).await;
+    assert_eq!(types(&ev), ["call.initiated", "call.answered", "call.hangup"], "no digits pressed");
+}
