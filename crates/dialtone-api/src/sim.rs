@@ -38,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/_dialtone/sim/room_participants/{id}", get(room_participant))
         .route("/_dialtone/video/recordings/{file}", get(video_recording))
         .route("/_dialtone/video/compositions/{file}", get(video_composition))
+        .route(
+            "/_dialtone/sim/destinations/{number}",
+            axum::routing::put(set_destination).post(set_destination).delete(clear_destination).get(get_destination),
+        )
         .route("/_dialtone/sim/numbers/{number}", axum::routing::put(set_number).delete(clear_number).get(get_number))
 }
 
@@ -386,6 +390,46 @@ async fn clear_number(State(st): State<AppState>, headers: HeaderMap, Path(numbe
         async {
             let acct = caller(&st, &headers).await?;
             st.engine.set_number_behaviour(&acct, &number, None).await?;
+            Ok(Reply::Empty(204))
+        }
+        .await,
+    )
+}
+
+/// `PUT`/`POST /_dialtone/sim/destinations/{number}`: what the far end `number` does when
+/// the account's calls ring it (see `far_end::Script`).
+async fn set_destination(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            let script = dialtone_domain::far_end::Script::parse(&parse_body(body)?)?;
+            st.engine.set_destination_script(&acct, &number, Some(script.clone())).await?;
+            Ok(Reply::data(script.to_json(&number)))
+        }
+        .await,
+    )
+}
+
+async fn get_destination(State(st): State<AppState>, headers: HeaderMap, Path(number): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            Ok(Reply::data(st.engine.destination_script(&acct, &number).await?.to_json(&number)))
+        }
+        .await,
+    )
+}
+
+async fn clear_destination(State(st): State<AppState>, headers: HeaderMap, Path(number): Path<String>) -> Response {
+    respond(
+        async {
+            let acct = caller(&st, &headers).await?;
+            st.engine.set_destination_script(&acct, &number, None).await?;
             Ok(Reply::Empty(204))
         }
         .await,

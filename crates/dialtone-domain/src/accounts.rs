@@ -22,6 +22,13 @@ pub fn allocated_channels_key(manager_id: &str) -> String {
     format!("allocated_channels:{manager_id}")
 }
 
+/// The store counter holding an account's live outbound calls (dials not yet ended). A dial
+/// raises it by one, bounded by the account's channel limit, in the commit that creates the
+/// call; the commit that ends the call lowers it again.
+pub fn outbound_calls_key(account_id: &str) -> String {
+    format!("outbound_calls:{account_id}")
+}
+
 /// Channels a managed account gets at creation while that many are still unallocated.
 pub const DEFAULT_CHANNEL_LIMIT: i64 = 10;
 
@@ -61,6 +68,13 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The refusal of a dial over the account's global outbound channel limit.
+pub fn channel_limit_error(cap: i64) -> ApiError {
+    ApiError::new(Code::ChannelLimitExceeded).detail(format!(
+        "The account's global outbound channel limit ({cap}) is reached: hang up a call or raise the limit."
+    ))
+}
+
 impl Account {
     pub fn is_manager(&self) -> bool {
         self.manager_account_id.is_none()
@@ -68,6 +82,26 @@ impl Account {
 
     pub fn is_enabled(&self) -> bool {
         self.status == Status::Enabled
+    }
+
+    /// The cap on the account's concurrent outbound calls: a managed account's
+    /// `channel_limit` (its global outbound channels); the root account has none.
+    pub fn outbound_channel_cap(&self) -> Option<i64> {
+        (!self.is_manager()).then_some(self.channel_limit)
+    }
+
+    /// Whether the account may place one more outbound call while `live` of its calls are
+    /// up: a disabled account cannot dial at all, and a managed account at its channel
+    /// limit is refused (403, Dialtone's code `90443` for Telnyx's SIP
+    /// "403 User channel limit exceeded D1").
+    pub fn check_can_dial(&self, live: i64) -> Result<()> {
+        if !self.is_enabled() {
+            return Err(ApiError::new(Code::AuthorizationFailed).detail("This account is disabled."));
+        }
+        match self.outbound_channel_cap() {
+            Some(cap) if live >= cap => Err(channel_limit_error(cap)),
+            _ => Ok(()),
+        }
     }
 
     /// The root account at first start.
@@ -405,6 +439,29 @@ mod tests {
             Utc::now(),
         );
         assert_eq!(a.channel_limit, 3);
+    }
+
+    #[test]
+    fn dialling_needs_an_enabled_account_under_its_channel_limit() {
+        let m = root();
+        assert_eq!(m.outbound_channel_cap(), None);
+        assert!(m.check_can_dial(5000).is_ok(), "the root account has no channel limit");
+        let mut a = NewManagedAccount::parse(&body(json!({"business_name": "Acme"}))).unwrap().build(
+            &m,
+            0,
+            "abcdef12-0000".into(),
+            String::new(),
+            Utc::now(),
+        );
+        a.channel_limit = 2;
+        assert!(a.check_can_dial(1).is_ok());
+        let e = a.check_can_dial(2).unwrap_err();
+        assert_eq!((e.status(), e.code), (403, Code::ChannelLimitExceeded));
+        a.channel_limit = 0;
+        assert_eq!(a.check_can_dial(0).unwrap_err().code, Code::ChannelLimitExceeded);
+        a.channel_limit = 2;
+        disable(&mut a, Utc::now());
+        assert_eq!(a.check_can_dial(0).unwrap_err().code, Code::AuthorizationFailed);
     }
 
     #[test]

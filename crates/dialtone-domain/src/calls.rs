@@ -483,6 +483,16 @@ pub struct Call {
     /// A media stream to start on the answer (`stream_url` on dial).
     #[serde(default)]
     pub pending_stream: Option<StreamSpec>,
+    /// A dialled call counted in its account's live outbound calls
+    /// ([`crate::accounts::outbound_calls_key`]) until it ends.
+    #[serde(default)]
+    pub holds_channel: bool,
+    /// Digits a scripted far end presses once answered, and when (ms after the answer).
+    #[serde(default)]
+    pub far_script_presses: Option<(u64, String)>,
+    /// The far end follows a script (its presses replace a magic number's).
+    #[serde(default)]
+    pub far_scripted: bool,
 }
 
 impl Call {
@@ -527,7 +537,20 @@ impl Call {
             conversation: None,
             pending_recording: None,
             pending_stream: None,
+            holds_channel: false,
+            far_script_presses: None,
+            far_scripted: false,
         }
+    }
+
+    /// Whether the call gives back its outbound channel now: it held one and has ended.
+    /// Clears the hold, so the channel is given back once, in the commit that ends the call.
+    pub fn release_channel(&mut self) -> bool {
+        if self.holds_channel && !self.is_alive() {
+            self.holds_channel = false;
+            return true;
+        }
+        false
     }
 
     /// `POST /calls`: an outgoing leg ringing `far_end` (or the peer leg when `None`).
@@ -698,8 +721,12 @@ impl Call {
                 if self.answering_machine_detection != "disabled" {
                     out.timers.push((Timer::MachineDetection, now + ms(far_end::MACHINE_DETECTION_MS)));
                 }
-                if let Some((after, digits)) = far_end::presses(&self.to) {
-                    out.timers.push(self.schedule_press(digits, after, now));
+                let presses = match self.far_scripted {
+                    true => self.far_script_presses.clone(),
+                    false => far_end::presses(&self.to).map(|(after, d)| (after, d.to_owned())),
+                };
+                if let Some((after, digits)) = presses {
+                    out.timers.push(self.schedule_press(&digits, after, now));
                 }
                 out
             }

@@ -67,6 +67,9 @@ pub enum Code {
     RoomFull,
     /// 90442 (Dialtone's own): the room session has ended (actions), or has not (compositions).
     RoomSessionState,
+    /// 90443 (Dialtone's own, at 403): a dial over the account's global outbound channel
+    /// limit. Telnyx documents only the SIP answer ("403 User channel limit exceeded D1").
+    ChannelLimitExceeded,
     /// 413: the body is over the documented limit.
     PayloadTooLarge,
     /// 405: the path exists, the method does not.
@@ -111,6 +114,7 @@ impl Code {
             Code::InvalidRoomToken => (403, "90440", "Invalid token"),
             Code::RoomFull => (422, "90441", "Room is full"),
             Code::RoomSessionState => (422, "90442", "Invalid room session state"),
+            Code::ChannelLimitExceeded => (403, "90443", "User channel limit exceeded"),
             Code::PayloadTooLarge => (413, "10015", "Request entity too large"),
             Code::MethodNotAllowed => (405, "10015", "Method not allowed"),
             Code::NotImplemented => (501, "90501", "Not implemented"),
@@ -158,6 +162,7 @@ impl Code {
             Code::InvalidRoomToken => "The token is not valid for this room.",
             Code::RoomFull => "The room has reached its maximum number of participants.",
             Code::RoomSessionState => "The room session is not in a state that allows this.",
+            Code::ChannelLimitExceeded => "The account's concurrent outbound calls exceed its global channel limit.",
             Code::PayloadTooLarge => "The request body is larger than the server accepts.",
             Code::MethodNotAllowed => "The path does not support this HTTP method.",
             Code::NotImplemented => "This operation is not implemented by Dialtone yet.",

@@ -70,9 +70,109 @@ pub fn behaviour(to: &str) -> Behaviour {
     }
 }
 
+/// Longest delay a script may set (one day), in milliseconds.
+pub const MAX_SCRIPT_MS: i64 = 86_400_000;
+/// The store kind of scripts set through `PUT /_dialtone/sim/destinations/{number}`.
+pub const SCRIPT_KIND: &str = "far_script";
+
+/// What a destination does when one of the account's calls rings it, set through the
+/// simulation API; it takes precedence over the magic numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Script {
+    /// How long it rings before it answers (with `answer`).
+    pub ring_ms: u64,
+    /// Whether it answers; otherwise it rings until the caller's `timeout_secs`.
+    pub answer: bool,
+    /// Digits pressed once answered, `dtmf_after_ms` after the answer.
+    pub dtmf: Option<String>,
+    pub dtmf_after_ms: u64,
+    /// Hangs up this long after the answer.
+    pub hangup_after_ms: Option<u64>,
+}
+
+impl Script {
+    /// `{"ring_ms", "answer", "dtmf", "dtmf_after_ms", "hangup_after_ms"}`, all optional:
+    /// an empty script answers after [`RING_MS`] and stays on the line.
+    pub fn parse(body: &crate::body::Body) -> crate::error::Result<Script> {
+        use crate::error::ApiError;
+        let ms = |field: &str| -> crate::error::Result<Option<u64>> {
+            Ok(body.opt_int_in(field, 0, MAX_SCRIPT_MS)?.map(|v| v as u64))
+        };
+        let dtmf = body.opt_str("dtmf")?.map(str::to_owned);
+        if let Some(d) = &dtmf
+            && (d.is_empty() || !d.chars().all(|c| c.is_ascii_digit() || "*#ABCDabcdw".contains(c)))
+        {
+            return Err(ApiError::invalid("dtmf", "dtmf must be digits 0-9, *, #, A-D (w pauses)."));
+        }
+        Ok(Script {
+            ring_ms: ms("ring_ms")?.unwrap_or(RING_MS),
+            answer: body.opt_bool("answer")?.unwrap_or(true),
+            dtmf,
+            dtmf_after_ms: ms("dtmf_after_ms")?.unwrap_or(PRESSES_MS),
+            hangup_after_ms: ms("hangup_after_ms")?,
+        })
+    }
+
+    /// The behaviour a call dialled to the scripted destination gets.
+    pub fn behaviour(&self) -> Behaviour {
+        if self.answer {
+            Behaviour::Answer { ring_ms: self.ring_ms, hangup_after_ms: self.hangup_after_ms, machine: false }
+        } else {
+            Behaviour::NoAnswer
+        }
+    }
+
+    /// The digits pressed once answered, and when (ms after the answer).
+    pub fn presses(&self) -> Option<(u64, String)> {
+        self.dtmf.clone().filter(|_| self.answer).map(|d| (self.dtmf_after_ms, d))
+    }
+
+    pub fn to_json(&self, number: &str) -> serde_json::Value {
+        serde_json::json!({
+            "record_type": "sim_destination",
+            "number": number,
+            "ring_ms": self.ring_ms,
+            "answer": self.answer,
+            "dtmf": self.dtmf,
+            "dtmf_after_ms": self.dtmf_after_ms,
+            "hangup_after_ms": self.hangup_after_ms,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn script(v: serde_json::Value) -> crate::error::Result<Script> {
+        Script::parse(&crate::body::Body::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn scripts_parse_with_defaults_and_map_to_behaviours() {
+        let s = script(json!({})).unwrap();
+        assert_eq!(s.behaviour(), DEFAULT);
+        assert_eq!(s.presses(), None);
+        let s = script(json!({"ring_ms": 7000, "dtmf": "42#", "dtmf_after_ms": 500, "hangup_after_ms": 9000})).unwrap();
+        assert_eq!(s.behaviour(), Behaviour::Answer { ring_ms: 7000, hangup_after_ms: Some(9000), machine: false });
+        assert_eq!(s.presses(), Some((500, "42#".to_owned())));
+        let s = script(json!({"answer": false, "dtmf": "1"})).unwrap();
+        assert_eq!((s.behaviour(), s.presses()), (Behaviour::NoAnswer, None));
+    }
+
+    #[test]
+    fn bad_scripts_point_at_their_field() {
+        for (v, field) in [
+            (json!({"ring_ms": -1}), "/ring_ms"),
+            (json!({"ring_ms": "soon"}), "/ring_ms"),
+            (json!({"dtmf": "12x"}), "/dtmf"),
+            (json!({"answer": "yes"}), "/answer"),
+            (json!({"hangup_after_ms": MAX_SCRIPT_MS + 1}), "/hangup_after_ms"),
+        ] {
+            assert_eq!(script(v).unwrap_err().pointer.as_deref(), Some(field));
+        }
+    }
 
     #[test]
     fn magic_numbers() {

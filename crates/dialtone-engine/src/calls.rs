@@ -10,7 +10,7 @@ use crate::events::{emit, event};
 use crate::scheduler::HandlerResult;
 use crate::{Engine, Result, retry_on_conflict, store_err};
 use chrono::{DateTime, Utc};
-use dialtone_domain::accounts::Account;
+use dialtone_domain::accounts::{self, Account};
 use dialtone_domain::applications::Application;
 use dialtone_domain::body::Body;
 use dialtone_domain::calls::{self, Call, Command, DialRequest, Ids, Outcome, Setup, Timer};
@@ -31,8 +31,8 @@ pub enum Action {
 
 /// Where a dial lands.
 enum Destination {
-    /// Outside this server: the simulated far end.
-    Far(Behaviour),
+    /// Outside this server: the simulated far end (and the script it follows, if any).
+    Far(Behaviour, Option<far_end::Script>),
     /// A number of this server routed to an application: an incoming leg there.
     OnNet(Box<(PhoneNumber, Application)>),
 }
@@ -44,6 +44,9 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
 /// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
+    if call.release_channel() {
+        cs = cs.count(accounts::outbound_calls_key(&call.account_id), -1, None);
+    }
     cs = recording::keep(cs, call, out, now);
     cs = streams::jobs(cs, call, out, now);
     for e in &out.events {
@@ -132,12 +135,15 @@ impl Engine {
     /// Where `to` leads: a number of this server with an active application takes the
     /// call as an incoming one; a number of this server without one is unreachable; any
     /// other destination is the simulated far end.
-    async fn destination(&self, to: &str) -> Result<Destination> {
+    async fn destination(&self, account_id: &str, to: &str) -> Result<Destination> {
         let number = far_end::number_of(to);
         let Some(n) = self.number_by_e164(number).await? else {
-            return Ok(Destination::Far(far_end::behaviour(to)));
+            if let Some(script) = self.far_script(account_id, to).await? {
+                return Ok(Destination::Far(script.behaviour(), Some(script)));
+            }
+            return Ok(Destination::Far(far_end::behaviour(to), None));
         };
-        let unreachable = Destination::Far(Behaviour::Unreachable { after_ms: far_end::UNREACHABLE_MS });
+        let unreachable = Destination::Far(Behaviour::Unreachable { after_ms: far_end::UNREACHABLE_MS }, None);
         let Some(cid) = n.connection_id.clone() else {
             return Ok(unreachable);
         };
@@ -149,8 +155,14 @@ impl Engine {
 
     /// `POST /calls`. Answers the call and, with `record`, the id its recording will have
     /// (served from `base_url`, where the caller reached this server).
+    ///
+    /// The call takes one of the account's outbound channels in the commit that creates it
+    /// (a bounded counter, so racing dials cannot pass a managed account's channel limit)
+    /// and gives it back in the commit that ends it.
     pub async fn dial(&self, caller: &Account, body: &Body, base_url: &str) -> Result<(Call, Option<String>)> {
         let req = DialRequest::parse(body)?;
+        let live_key = accounts::outbound_calls_key(&caller.id);
+        caller.check_can_dial(self.store.counter(&live_key).await.map_err(store_err)?)?;
         let app = match self.application(&caller.id, &req.connection_id).await {
             Ok(a) if a.active => a,
             Ok(_) => {
@@ -183,7 +195,7 @@ impl Engine {
             }
         }
         let ids = Ids::new(None);
-        let dest = self.destination(&req.to).await?;
+        let dest = self.destination(&caller.id, &req.to).await?;
         let peer_ids = matches!(dest, Destination::OnNet(..)).then(|| Ids::new(None));
         let setup = Setup {
             ids,
@@ -197,11 +209,15 @@ impl Engine {
             shaken_stir: false,
             peer: peer_ids.as_ref().map(|p| p.call_control_id.clone()),
         };
-        let far = match &dest {
-            Destination::Far(b) => Some(b.clone()),
-            Destination::OnNet(..) => None,
+        let (far, script) = match &dest {
+            Destination::Far(b, s) => (Some(b.clone()), s.clone()),
+            Destination::OnNet(..) => (None, None),
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
+        call.holds_channel = true;
+        call.far_scripted = script.is_some();
+        call.far_script_presses = script.and_then(|s| s.presses());
+        cs = cs.count(&live_key, 1, caller.outbound_channel_cap());
         if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
             call.pending_recording = Some(calls::Recording {
                 id: rid.clone(),
@@ -249,7 +265,16 @@ impl Engine {
             cs = schedule(cs, &mut leg, &out, now);
             cs = cs.insert(call_doc(&leg, now));
         }
-        self.commit(&cs).await?;
+        if let Err(e) = self.store.apply(&cs).await {
+            // A racing dial took the last channel: the bound refused the whole commit.
+            if let (dialtone_store::StoreError::Conflict, Some(cap)) = (&e, caller.outbound_channel_cap())
+                && self.store.counter(&live_key).await.map_err(store_err)? >= cap
+            {
+                return Err(accounts::channel_limit_error(cap));
+            }
+            return Err(store_err(e));
+        }
+        self.wake.notify_one();
         Ok((call, recording_id))
     }
 
@@ -342,6 +367,61 @@ impl Engine {
         let cs = schedule(ChangeSet::new(), &mut call, &out, now);
         self.commit(&cs.insert(call_doc(&call, now))).await?;
         Ok(call)
+    }
+
+    /// The account's script for `to` (as given, else its number), if one is set.
+    async fn far_script(&self, account_id: &str, to: &str) -> Result<Option<far_end::Script>> {
+        for key in [to, far_end::number_of(to)] {
+            let unique = format!("{account_id}:{key}");
+            if let Some(d) = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?
+                && let Ok(s) = serde_json::from_value::<far_end::Script>(d.data["script"].clone())
+            {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `GET /_dialtone/sim/destinations/{number}` (simulation API): the account's script.
+    pub async fn destination_script(&self, caller: &Account, number: &str) -> Result<far_end::Script> {
+        let unique = format!("{}:{number}", caller.id);
+        let doc = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?;
+        doc.and_then(|d| serde_json::from_value(d.data["script"].clone()).ok()).ok_or_else(ApiError::not_found)
+    }
+
+    /// `PUT` (a script) and `DELETE` (`None`) of `/_dialtone/sim/destinations/{number}`:
+    /// what `number` (E.164 or SIP URI) does when the account's calls ring it.
+    pub async fn set_destination_script(
+        &self,
+        caller: &Account,
+        number: &str,
+        script: Option<far_end::Script>,
+    ) -> Result<()> {
+        if !calls::is_destination(number) {
+            return Err(ApiError::invalid("number", "The destination must be an E.164 number or a SIP URI."));
+        }
+        let unique = format!("{}:{number}", caller.id);
+        let existing = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?;
+        let now = self.clock.now();
+        let cs = match (existing, script) {
+            (Some(d), None) => ChangeSet::new().delete(far_end::SCRIPT_KIND, &d.id),
+            (None, None) => return Err(ApiError::not_found()),
+            (Some(mut d), Some(s)) => {
+                d.data = json!({"number": number, "script": s});
+                ChangeSet::new().update(d)
+            }
+            (None, Some(s)) => ChangeSet::new().insert(
+                Doc::new(
+                    far_end::SCRIPT_KIND,
+                    Engine::new_id(),
+                    &caller.id,
+                    json!({"number": number, "script": s}),
+                    now,
+                )
+                .unique(unique),
+            ),
+        };
+        self.commit(&cs).await
     }
 
     /// The far end of one of the account's calls hangs up now (simulation API).

@@ -77,6 +77,39 @@ fn dial_rings_and_sets_the_far_end_and_timeout_timers() {
 }
 
 #[test]
+fn a_held_channel_is_given_back_once_when_the_call_ends() {
+    let (mut call, _) = dial(far_end::DEFAULT, json!({}));
+    assert!(!call.release_channel(), "a call that holds no channel gives none back");
+    call.holds_channel = true;
+    assert!(!call.release_channel(), "a live call keeps its channel");
+    call.on_timer(Timer::FarAnswer, secs(3));
+    assert!(!call.release_channel());
+    call.hangup(&cmd(None, None), secs(5)).unwrap();
+    assert!(call.release_channel());
+    assert!(!call.holds_channel && !call.release_channel(), "given back only once");
+}
+
+#[test]
+fn a_scripted_far_end_presses_its_own_digits_instead_of_a_magic_numbers() {
+    let req = dial_req(json!({"to": "+15550200007"}));
+    let mut s = setup(None);
+    s.to = "+15550200007".into();
+    let (mut magic, _) = Call::dial(s.clone(), &req, Some(far_end::DEFAULT), t0());
+    let out = magic.on_timer(Timer::FarAnswer, secs(3));
+    assert!(out.timers.iter().any(|(t, _)| matches!(t, Timer::FarPress { .. })));
+    let (mut scripted, _) = Call::dial(s.clone(), &req, Some(far_end::DEFAULT), t0());
+    scripted.far_scripted = true;
+    let out = scripted.on_timer(Timer::FarAnswer, secs(3));
+    assert!(!out.timers.iter().any(|(t, _)| matches!(t, Timer::FarPress { .. })), "the script presses nothing");
+    let (mut scripted, _) = Call::dial(s, &req, Some(far_end::DEFAULT), t0());
+    scripted.far_scripted = true;
+    scripted.far_script_presses = Some((500, "9".into()));
+    let out = scripted.on_timer(Timer::FarAnswer, secs(3));
+    assert!(out.timers.contains(&(Timer::FarPress { seq: 1 }, secs(3) + ms(500))));
+    assert_eq!(scripted.far_presses, [(1, "9".to_owned())]);
+}
+
+#[test]
 fn far_end_answers_then_the_time_limit_ends_it() {
     let (mut call, _) = dial(far_end::DEFAULT, json!({"time_limit_secs": 60}));
     let out = call.on_timer(Timer::FarAnswer, secs(3));

@@ -62,8 +62,8 @@ impl Engine {
                 None => dial.remove("client_state"),
             };
             let req = DialRequest::parse(&Body(dial))?;
-            let behaviour = match self.destination(&req.to).await? {
-                Destination::Far(b) => b,
+            let (behaviour, script) = match self.destination(&call.account_id, &req.to).await? {
+                Destination::Far(b, s) => (b, s),
                 Destination::OnNet(..) => {
                     return Err(ApiError::invalid(
                         "to",
@@ -87,6 +87,8 @@ impl Engine {
             };
             let (mut leg, leg_out) = Call::dial(setup, &req, Some(behaviour), now);
             leg.transfer_of = Some(call.call_control_id.clone());
+            leg.far_scripted = script.is_some();
+            leg.far_script_presses = script.and_then(|s| s.presses());
             let mut cs = schedule(ChangeSet::new(), &mut leg, &leg_out, now);
             cs = cs.insert(call_doc(&leg, now));
             let cs = self.transition(cs, doc, call, out, now).await?;

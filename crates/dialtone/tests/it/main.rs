@@ -19,5 +19,6 @@ mod users;
 mod video;
 mod voice;
 mod voice_media;
+mod voice_rules;
 mod voice_streaming;
 mod webhooks;
