@@ -59,7 +59,7 @@ pub fn recording_file(r: &Recording) -> Vec<u8> {
 }
 
 pub fn composition_file(c: &Composition) -> Vec<u8> {
-    media::mp4::test_pattern(c.width, c.height, c.duration_ms.max(1)).unwrap_or_default()
+    c.file()
 }
 
 /// Adds a transition's events (to the room's webhook URL, in order per session), its
