@@ -504,3 +504,29 @@ async fn a_composition_places_each_video_track_where_its_layout_says() {
         (yellow, white, black)
     );
 }
+
+#[tokio::test]
+async fn room_webhooks_fail_over_to_the_rooms_failover_url_in_order() {
+    use crate::receiver::Answer;
+    let s = Server::start().await;
+    let key = public_key(&s).await;
+    let primary = Receiver::start().await;
+    primary.always(Answer::Status(503));
+    let failover = Receiver::start().await;
+    let body = json!({"webhook_event_url": primary.url, "webhook_event_failover_url": failover.url, "webhook_timeout_secs": 5});
+    let rid = id(&room(&s, body).await);
+    join(&s, &rid, "a").await;
+    // Three attempts on the room's URL (retried on the manual clock), then its failover URL;
+    // the session's next event waits its turn.
+    for n in [1, 4] {
+        primary.wait_for(n).await;
+        advance(&s, 1_300).await;
+        primary.wait_for(n + 1).await;
+        advance(&s, 2_600).await;
+        primary.wait_for(n + 2).await;
+        failover.wait_for(n.div_ceil(3)).await;
+    }
+    let got = event_types(&failover, &key);
+    assert_eq!(got, ["video.room.session.started", "video.room.participant.joined"]);
+    assert_eq!(failover.received()[0].json["meta"], json!({"attempt": 4, "delivered_to": failover.url}));
+}
