@@ -4,6 +4,7 @@
 //! persists them.
 
 pub mod compositions;
+pub mod layout;
 pub mod recordings;
 pub mod rooms;
 pub mod sessions;

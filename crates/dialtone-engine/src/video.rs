@@ -59,7 +59,7 @@ pub fn recording_file(r: &Recording) -> Vec<u8> {
 }
 
 pub fn composition_file(c: &Composition) -> Vec<u8> {
-    media::mp4::test_pattern(c.width, c.height, c.duration_ms.max(1)).unwrap_or_default()
+    c.file()
 }
 
 /// Adds a transition's events (to the room's webhook URL, in order per session), its
@@ -161,10 +161,30 @@ impl Engine {
         })
     }
 
-    /// Deletes a room; its sessions, recordings and compositions stay readable.
+    /// Deletes a room. Its active session ends in the same commit (everyone kicked, the
+    /// session ended with `room_deleted`, recordings finished as at any end); its sessions,
+    /// recordings and compositions stay readable.
     pub async fn delete_room(&self, account_id: &str, id: &str) -> Result<()> {
-        self.load_room(account_id, id).await?;
-        self.commit(&ChangeSet::new().delete(rooms::KIND, id)).await
+        retry_on_conflict!({
+            let now = self.clock.now();
+            let (rdoc, room) = self.load_room(account_id, id).await?;
+            let mut cs = ChangeSet::new();
+            if let Some(sid) = &room.active_session_id
+                && let Ok((mut sdoc, mut session)) = self.load_session(account_id, sid).await
+            {
+                let out = session.room_deleted(now);
+                if out.ended {
+                    cs = apply_outcome(cs, &room.webhooks.routing(), &session, out, now);
+                    sdoc.data = session.to_value();
+                    cs = cs.update(sdoc);
+                }
+            }
+            let tombstone = Doc::new(rooms::DELETED_KIND, id, account_id, room.to_value(), now);
+            // Rewriting the room at the version read guards its deletion: a join that started
+            // a session meanwhile makes this a conflict, and it runs again.
+            cs = cs.update(rdoc).delete(rooms::KIND, id).insert(tombstone);
+            self.commit(&cs).await
+        })
     }
 
     /// `generate_join_client_token`: signed with the account's key.
@@ -190,14 +210,17 @@ impl Engine {
         Ok(self.load_session(account_id, id).await?.1)
     }
 
-    /// A participant by id, with its session.
+    /// A participant by id, with its session: the participant's own document names its
+    /// session.
     pub async fn room_participant(&self, account_id: &str, id: &str) -> Result<(Session, Participant)> {
-        for s in self.room_sessions(account_id, None).await? {
-            if let Some(p) = s.participant(id).cloned() {
-                return Ok((s, p));
-            }
-        }
-        Err(ApiError::not_found().detail("The room participant does not exist."))
+        let not_found = || ApiError::not_found().detail("The room participant does not exist.");
+        let pointer = self.store.get(sessions::PARTICIPANT_KIND, id).await.map_err(store_err)?;
+        let Some(sid) = pointer.filter(|d| d.account_id == account_id).and_then(|d| d.parent_id) else {
+            return Err(not_found());
+        };
+        let (_, s) = self.load_session(account_id, &sid).await?;
+        let p = s.participant(id).cloned().ok_or_else(not_found)?;
+        Ok((s, p))
     }
 
     /// A participant joins a room with a client token (simulated client). The token must be
@@ -238,6 +261,16 @@ impl Engine {
                 cs = cs.update(room_doc(room_doc_, &room));
             }
             cs = apply_outcome(cs, &routing, &session, out, now);
+            cs = cs.insert(
+                Doc::new(
+                    sessions::PARTICIPANT_KIND,
+                    &participant_id,
+                    &caller.id,
+                    json!({ "session_id": session.id }),
+                    now,
+                )
+                .parent(&session.id),
+            );
             cs = match doc {
                 Some(mut d) => {
                     d.data = session.to_value();
@@ -414,8 +447,12 @@ pub async fn end_session(engine: Engine, job: Job) -> HandlerResult {
     Ok(cs.update(doc))
 }
 
+/// Where a room's events go: the room's webhook settings, or the deleted room's.
 async fn room_routing(engine: &Engine, room_id: &str) -> std::result::Result<Routing, String> {
-    let room = engine.store.get(rooms::KIND, room_id).await.map_err(|e| e.to_string())?;
+    let mut room = engine.store.get(rooms::KIND, room_id).await.map_err(|e| e.to_string())?;
+    if room.is_none() {
+        room = engine.store.get(rooms::DELETED_KIND, room_id).await.map_err(|e| e.to_string())?;
+    }
     Ok(room.and_then(|d| Room::from_value(&d.data)).map(|r| r.webhooks.routing()).unwrap_or_default())
 }
 

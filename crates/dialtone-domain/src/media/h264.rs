@@ -154,13 +154,14 @@ impl Picture {
 
     /// The IDR picture: one I slice of `I_PCM` macroblocks whose samples come from
     /// `sample(x, y) -> (Y, Cb, Cr)` at luma coordinates (chroma is sampled at even ones).
-    pub(crate) fn idr(&self, sample: impl Fn(u32, u32) -> (u8, u8, u8)) -> Vec<u8> {
+    /// Two IDR pictures in a row must differ in `idr_pic_id` (clause 7.4.3).
+    pub(crate) fn idr(&self, idr_pic_id: u32, sample: impl Fn(u32, u32) -> (u8, u8, u8)) -> Vec<u8> {
         let mut w = BitWriter::new();
         w.ue(0); // first_mb_in_slice
         w.ue(7); // slice_type: I, as every slice of the picture
         w.ue(0); // pic_parameter_set_id
         w.bits(FRAME_NUM_BITS, 0); // frame_num
-        w.ue(0); // idr_pic_id
+        w.ue(idr_pic_id);
         w.bit(false); // no_output_of_prior_pics_flag
         w.bit(false); // long_term_reference_flag
         w.se(0); // slice_qp_delta
@@ -265,7 +266,7 @@ mod tests {
     #[test]
     fn an_idr_picture_holds_every_sample() {
         let p = Picture { width: 48, height: 32, fps: 30 };
-        let frame = p.idr(|_, _| (100, 110, 120));
+        let frame = p.idr(0, |_, _| (100, 110, 120));
         // 6 macroblocks of 384 samples, plus headers.
         assert!(frame.len() > 6 * 384 && frame.len() < 6 * 384 + 6 * 3 + 16, "{}", frame.len());
         assert_eq!(frame[0], 0x65);

@@ -11,5 +11,5 @@ pub mod mp4;
 pub mod ogg;
 pub mod stream;
 
-pub use mp4::{Mp4Error, test_pattern};
+pub use mp4::{Frame, Mp4Error, slideshow, test_pattern};
 pub use ogg::opus_silence;

@@ -36,6 +36,17 @@ pub enum Mp4Error {
 /// within 16..=4096, the duration within 1 ms..=24 h; otherwise an [`Mp4Error`] says
 /// which and nothing is allocated.
 pub fn test_pattern(width: u32, height: u32, duration_ms: u64) -> Result<Vec<u8>, Mp4Error> {
+    check(width, height, duration_ms)?;
+    let mut bars = Frame::new(width, height, BLACK);
+    for i in 0..8 {
+        // Pixel x shows bar floor(x * 8 / width).
+        let (x0, x1) = ((i * width).div_ceil(8), ((i + 1) * width).div_ceil(8));
+        bars.fill(i64::from(x0), 0, i64::from(x1 - x0), i64::from(height), bar(i));
+    }
+    slideshow(width, height, duration_ms, [(0, bars)])
+}
+
+fn check(width: u32, height: u32, duration_ms: u64) -> Result<(), Mp4Error> {
     let side_ok = |s: u32| (MIN_SIDE..=MAX_SIDE).contains(&s) && s.is_multiple_of(2);
     if !side_ok(width) {
         return Err(Mp4Error::Width(width));
@@ -46,22 +57,89 @@ pub fn test_pattern(width: u32, height: u32, duration_ms: u64) -> Result<Vec<u8>
     if !(1..=MAX_DURATION_MS).contains(&duration_ms) {
         return Err(Mp4Error::Duration(duration_ms));
     }
+    Ok(())
+}
+
+/// Black in BT.601 limited-range Y'CbCr.
+pub const BLACK: (u8, u8, u8) = (16, 128, 128);
+
+/// A picture to show: `(Y, Cb, Cr)` per pixel, row by row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    width: u32,
+    height: u32,
+    pixels: Vec<(u8, u8, u8)>,
+}
+
+impl Frame {
+    pub fn new(width: u32, height: u32, colour: (u8, u8, u8)) -> Frame {
+        Frame { width, height, pixels: vec![colour; width as usize * height as usize] }
+    }
+
+    /// Paints a rectangle, clipped to the frame.
+    pub fn fill(&mut self, x: i64, y: i64, width: i64, height: i64, colour: (u8, u8, u8)) {
+        let clip = |from: i64, len: i64, max: u32| {
+            (from.clamp(0, i64::from(max)) as usize, from.saturating_add(len).clamp(0, i64::from(max)) as usize)
+        };
+        let ((x0, x1), (y0, y1)) = (clip(x, width, self.width), clip(y, height, self.height));
+        for row in y0..y1 {
+            let at = row * self.width as usize;
+            self.pixels[at + x0..at + x1].fill(colour);
+        }
+    }
+
+    /// The pixel at `(x, y)`; outside the frame, the nearest edge's.
+    pub fn get(&self, x: u32, y: u32) -> (u8, u8, u8) {
+        let (x, y) = (x.min(self.width - 1), y.min(self.height - 1));
+        self.pixels[(y * self.width + x) as usize]
+    }
+}
+
+/// An MP4 file of `width` x `height` and `duration_ms` showing each frame of `scenes`
+/// from its start (milliseconds) until the next one's: a keyframe at each, rounded down to
+/// the frame it falls in (the last of several in one frame wins), and frames repeating it
+/// until the next. Black until the first scene. Sizes and duration as [`test_pattern`].
+pub fn slideshow(
+    width: u32,
+    height: u32,
+    duration_ms: u64,
+    scenes: impl IntoIterator<Item = (u64, Frame)>,
+) -> Result<Vec<u8>, Mp4Error> {
+    check(width, height, duration_ms)?;
     let picture = Picture { width, height, fps: FPS };
     let units = duration_ms * u64::from(TIMESCALE) / 1000;
     // Every frame lasts 1,000 units but the last, which ends the video on the millisecond.
     let frames = units.div_ceil(1000);
     let last = units - (frames - 1) * 1000;
 
-    let idr = picture.idr(|x, _| bar(x * 8 / width));
-    // The P pictures differ only in frame_num, which counts modulo 16.
+    // (frame index, IDR NAL), by index; the first at frame 0.
+    let mut keys: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (start_ms, frame) in scenes {
+        let at = start_ms * u64::from(FPS) / 1000;
+        if at >= frames || frame.width != width || frame.height != height {
+            continue;
+        }
+        if keys.last().is_some_and(|(i, _)| *i >= at) {
+            keys.retain(|(i, _)| *i < at);
+        }
+        let id = keys.len() as u32 % 2;
+        keys.push((at, picture.idr(id, |x, y| frame.get(x, y))));
+    }
+    if keys.first().is_none_or(|(i, _)| *i != 0) {
+        // idr_pic_id 1: the next keyframe's is 0.
+        keys.insert(0, (0, picture.idr(1, |_, _| BLACK)));
+    }
+    // The P pictures differ only in frame_num, which counts modulo 16 from each keyframe.
     let skipped: Vec<Vec<u8>> = (0..MAX_FRAME_NUM).map(|n| picture.skipped(n)).collect();
-    let sample_len = |i: u64| -> u32 {
-        let nal = if i == 0 { idr.len() } else { skipped[(i % u64::from(MAX_FRAME_NUM)) as usize].len() };
-        4 + nal as u32
+    let nal_of = |i: u64| -> &[u8] {
+        let k = keys.partition_point(|(at, _)| *at <= i) - 1;
+        let (at, idr) = &keys[k];
+        if *at == i { idr } else { &skipped[((i - at) % u64::from(MAX_FRAME_NUM)) as usize] }
     };
+    let sample_len = |i: u64| -> u32 { 4 + nal_of(i).len() as u32 };
     let mdat_len: u64 = 8 + (0..frames).map(|i| u64::from(sample_len(i))).sum::<u64>();
 
-    let track = Track { frames, last, duration_ms, units };
+    let track = Track { frames, last, duration_ms, units, keyframes: keys.iter().map(|(i, _)| *i).collect() };
     let ftyp = ftyp();
     // The chunk offset has a fixed width: measure the moov once, then write it for real.
     let moov_len = track.moov(&picture, 0, &sample_len).len() as u64;
@@ -74,7 +152,7 @@ pub fn test_pattern(width: u32, height: u32, duration_ms: u64) -> Result<Vec<u8>
     out.extend_from_slice(&(mdat_len as u32).to_be_bytes());
     out.extend_from_slice(b"mdat");
     for i in 0..frames {
-        let nal = if i == 0 { &idr } else { &skipped[(i % u64::from(MAX_FRAME_NUM)) as usize] };
+        let nal = nal_of(i);
         out.extend_from_slice(&(nal.len() as u32).to_be_bytes());
         out.extend_from_slice(nal);
     }
@@ -104,6 +182,8 @@ struct Track {
     duration_ms: u64,
     /// Duration in track units.
     units: u64,
+    /// Frame indices of the keyframes, ascending, the first 0.
+    keyframes: Vec<u64>,
 }
 
 /// A box: size, type, body.
@@ -255,7 +335,9 @@ impl Track {
             stts = stts.u32(1);
         }
         stts = stts.u32(1).u32(self.last as u32);
-        let stss = Body::default().u32(1).u32(1); // the first sample is the only keyframe
+        // The keyframes, numbered from 1.
+        let stss =
+            self.keyframes.iter().fold(Body::default().u32(self.keyframes.len() as u32), |b, i| b.u32(*i as u32 + 1));
         let stsc = Body::default().u32(1).u32(1).u32(frames).u32(1); // one chunk of all samples
         let mut stsz = Body::default().u32(0).u32(frames);
         stsz.0.reserve(4 * self.frames as usize);
@@ -343,6 +425,36 @@ mod tests {
         assert_eq!(offset + sizes.iter().sum::<u32>() as usize, file.len());
         let stss = child(stbl, b"stss");
         assert_eq!((u32_at(stss, 4), u32_at(stss, 8)), (1, 1), "one keyframe, the first");
+    }
+
+    #[test]
+    fn each_scene_starts_with_a_keyframe() {
+        let red = Frame::new(64, 32, (81, 90, 240));
+        let blue = Frame::new(64, 32, (41, 240, 110));
+        // 2 s: 60 frames; scenes at 0, 1.01 s (frame 30) and 1.02 s (also frame 30: it wins).
+        let file = slideshow(64, 32, 2_000, [(0, red.clone()), (1_010, blue), (1_020, red)]).unwrap();
+        let stbl = path(&file, &[b"moov", b"trak", b"mdia", b"minf", b"stbl"]);
+        let stss = child(stbl, b"stss");
+        assert_eq!((u32_at(stss, 4), u32_at(stss, 8), u32_at(stss, 12)), (2, 1, 31));
+        let stsz = child(stbl, b"stsz");
+        let sizes: Vec<usize> = (0..60).map(|i| u32_at(stsz, 12 + 4 * i) as usize).collect();
+        let offset = u32_at(child(stbl, b"stco"), 8) as usize;
+        let nal_type = |n: usize| file[offset + sizes[..n].iter().sum::<usize>() + 4] & 0x1F;
+        assert_eq!((nal_type(0), nal_type(1), nal_type(29), nal_type(30), nal_type(31)), (5, 1, 1, 5, 1));
+        // A later scene than the video's end is left out; none at 0 starts black.
+        let file = slideshow(64, 32, 500, [(200, Frame::new(64, 32, (81, 90, 240))), (900, Frame::new(64, 32, BLACK))])
+            .unwrap();
+        let stss = child(path(&file, &[b"moov", b"trak", b"mdia", b"minf", b"stbl"]), b"stss");
+        assert_eq!((u32_at(stss, 4), u32_at(stss, 8), u32_at(stss, 12)), (2, 1, 7));
+    }
+
+    #[test]
+    fn frames_fill_clipped_rectangles() {
+        let mut f = Frame::new(32, 16, BLACK);
+        f.fill(-10, 4, 20, 100, (1, 2, 3));
+        assert_eq!((f.get(0, 4), f.get(9, 15), f.get(10, 4), f.get(0, 3)), ((1, 2, 3), (1, 2, 3), BLACK, BLACK));
+        f.fill(i64::MAX - 1, 0, i64::MAX, 5, (9, 9, 9));
+        assert_eq!(f.get(31, 0), BLACK);
     }
 
     #[test]

@@ -2,13 +2,17 @@
 //! moves it to `processing` after [`ENQUEUED_SECS`] and to `completed` after
 //! [`PROCESSING_SECS`] more, when `video.room.composition.completed` is sent and its
 //! download URL serves the file (a test pattern of the session's length in the requested
-//! resolution).
+//! resolution): each participant's video track a tile of one colour, placed by the
+//! composition's `video_layout` (see [`super::layout`]) while the participant is in the
+//! session, on black.
 
+use super::layout::{self, Layout, Source};
 use super::sessions::Session;
 use super::{DateFilter, WebhookFields};
 use crate::body::Body;
 use crate::error::{ApiError, Code, Result};
 use crate::fmt_time;
+use crate::media::mp4::{BLACK, Frame};
 use crate::query::Query;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,7 +39,14 @@ pub struct Composition {
     pub format: String,
     pub width: u32,
     pub height: u32,
+    /// As given (the API echoes it).
     pub video_layout: Value,
+    /// As read: what the file shows.
+    #[serde(default)]
+    pub layout: Layout,
+    /// The session's video tracks, in the order participants joined.
+    #[serde(default)]
+    pub sources: Vec<Source>,
     pub webhooks: WebhookFields,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
@@ -82,19 +93,9 @@ impl Composition {
             return Err(ApiError::not_one_of("format", &["mp4"]));
         }
         let (width, height) = parse_resolution(body.opt_str("resolution")?.unwrap_or(DEFAULT_RESOLUTION))?;
-        let video_layout = match body.raw("video_layout") {
-            None => json!({}),
-            Some(v @ Value::Object(m)) => {
-                if m.len() > 2 {
-                    return Err(ApiError::invalid("video_layout", "'video_layout' has at most 2 regions."));
-                }
-                if m.values().any(|r| !r.is_object()) {
-                    return Err(ApiError::invalid("video_layout", "Each region of 'video_layout' is an object."));
-                }
-                v.clone()
-            }
-            Some(_) => return Err(ApiError::invalid("video_layout", "'video_layout' is an object of regions.")),
-        };
+        let sources = video_sources(session, ended_at);
+        let layout = Layout::parse(body.raw("video_layout"), &sources)?;
+        let video_layout = body.raw("video_layout").cloned().unwrap_or_else(|| json!({}));
         let mut webhooks = WebhookFields::default();
         webhooks.apply(body)?;
         Ok(Composition {
@@ -107,6 +108,8 @@ impl Composition {
             width,
             height,
             video_layout,
+            layout,
+            sources,
             webhooks,
             started_at: session.created_at,
             ended_at,
@@ -117,6 +120,26 @@ impl Composition {
             updated_at: now,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// The pictures of the file, each from its start in milliseconds: the tiles of the
+    /// layout at that moment, each source in its own colour, over black.
+    pub fn pictures(&self) -> impl Iterator<Item = (u64, Frame)> + '_ {
+        layout::scenes(&self.layout, &self.sources, self.duration_ms, self.width, self.height).into_iter().map(
+            |scene| {
+                let mut f = Frame::new(self.width, self.height, BLACK);
+                for t in &scene.tiles {
+                    f.fill(t.x, t.y, t.width, t.height, source_colour(t.source));
+                }
+                (scene.start_ms, f)
+            },
+        )
+    }
+
+    /// The MP4 file.
+    pub fn file(&self) -> Vec<u8> {
+        crate::media::mp4::slideshow(self.width, self.height, self.duration_ms.max(1), self.pictures())
+            .unwrap_or_default()
     }
 
     pub fn download_url(&self) -> String {
@@ -208,6 +231,37 @@ impl Composition {
     }
 }
 
+/// The colour of the `i`th video source: the 75 % colour bars but black, in turn.
+pub fn source_colour(i: usize) -> (u8, u8, u8) {
+    const COLOURS: [(u8, u8, u8); 7] = [
+        (180, 128, 128),
+        (168, 44, 136),
+        (145, 147, 44),
+        (133, 63, 52),
+        (63, 193, 204),
+        (51, 109, 212),
+        (28, 212, 120),
+    ];
+    COLOURS[i % COLOURS.len()]
+}
+
+/// The session's video tracks (one per participant of a recording room), in milliseconds
+/// from its start to `ended_at`.
+fn video_sources(session: &Session, ended_at: DateTime<Utc>) -> Vec<Source> {
+    let ms = |t: DateTime<Utc>| (t - session.created_at).num_milliseconds().max(0) as u64;
+    session
+        .participants
+        .iter()
+        .flat_map(|p| {
+            p.recordings.iter().filter(|(kind, _)| kind == "video").map(move |(_, id)| Source {
+                id: id.clone(),
+                start_ms: ms(p.joined_at),
+                end_ms: ms(p.left_at.unwrap_or(ended_at)),
+            })
+        })
+        .collect()
+}
+
 #[derive(Debug, PartialEq)]
 pub enum Step {
     /// Step again at this time.
@@ -268,5 +322,53 @@ mod tests {
         assert_eq!(p["download_url"], "http://h/_dialtone/video/compositions/c.mp4");
         assert_eq!(c.size_bytes, Some(7000));
         assert_eq!(c.step(|_| 1, t), Step::Done);
+    }
+
+    #[test]
+    fn the_picture_follows_the_layout_and_the_participants() {
+        let t = crate::query::parse_time("2024-05-01T10:00:00Z").unwrap();
+        let secs = |n: i64| t + chrono::Duration::seconds(n);
+        let (mut s, _) = Session::start("s".into(), "r", "a", "http://h", t);
+        s.join("pa".into(), "a".into(), 10, Some(("aa".into(), "va".into())), t).unwrap();
+        s.join("pb".into(), "b".into(), 10, Some(("ab".into(), "vb".into())), secs(2)).unwrap();
+        s.leave("pa", super::super::sessions::LEFT, secs(6)).unwrap();
+        s.end(secs(8)).unwrap();
+        let body = Body::from_value(json!({
+            "resolution": "320x180",
+            "video_layout": {
+                "grid": {"video_sources": ["*"]},
+                "inset": {"x_pos": 240, "y_pos": 120, "width": 64, "height": 48, "z_pos": 1, "video_sources": ["vb"]},
+            },
+        }))
+        .unwrap();
+        let c = Composition::create(&body, &s, "c".into(), "http://h", t).unwrap();
+        let pics: Vec<(u64, Frame)> = c.pictures().collect();
+        assert_eq!(pics.iter().map(|p| p.0).collect::<Vec<_>>(), [0, 2_000, 6_000]);
+        let (a, b) = (source_colour(0), source_colour(1));
+        // 0-2 s: "a" alone fills the viewport.
+        let f = &pics[0].1;
+        assert_eq!((f.get(0, 0), f.get(319, 179), f.get(250, 130)), (a, a, a));
+        // 2-6 s: two columns, "a" left and "b" right, "b" again in the inset on top.
+        let f = &pics[1].1;
+        assert_eq!((f.get(159, 90), f.get(160, 90), f.get(239, 179)), (a, b, b));
+        assert_eq!((f.get(240, 120), f.get(303, 167), f.get(304, 168)), (b, b, b));
+        assert_eq!(f.get(100, 150), a);
+        // 6-8 s: "b" alone.
+        let f = &pics[2].1;
+        assert_eq!((f.get(0, 0), f.get(319, 0)), (b, b));
+        // The file has a keyframe per picture.
+        let file = c.file();
+        assert_eq!(&file[4..8], b"ftyp");
+        // A lone region of "b": black until "b" joins, then "b" in the region only.
+        let region = json!({"x_pos": 10, "y_pos": 10, "width": 16, "height": 16, "video_sources": ["vb"]});
+        let body = Body::from_value(json!({"resolution": "320x180", "video_layout": {"i": region}})).unwrap();
+        let c = Composition::create(&body, &s, "c".into(), "http://h", t).unwrap();
+        let pics: Vec<(u64, Frame)> = c.pictures().collect();
+        assert_eq!(pics.iter().map(|p| p.0).collect::<Vec<_>>(), [0, 2_000]);
+        assert_eq!((pics[0].1.get(12, 12), pics[1].1.get(12, 12), pics[1].1.get(9, 9)), (BLACK, b, BLACK));
+        // A region naming a recording the session does not have is refused.
+        let body = Body::from_value(json!({"video_layout": {"i": {"video_sources": ["aa"]}}})).unwrap();
+        let e = Composition::create(&body, &s, "c".into(), "http://h", t).unwrap_err();
+        assert_eq!(e.pointer.as_deref(), Some("/video_layout/i/video_sources/0"));
     }
 }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub const KIND: &str = "video_room";
+/// A deleted room, kept (same id, no unique name) so that what its last session leaves
+/// behind (recordings completing, compositions) still reaches the room's webhook URLs.
+pub const DELETED_KIND: &str = "video_room_deleted";
 /// `max_participants`: the spec's range and default.
 pub const MAX_PARTICIPANTS_RANGE: (i64, i64) = (2, 50);
 pub const DEFAULT_MAX_PARTICIPANTS: i64 = 10;

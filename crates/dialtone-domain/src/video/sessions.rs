@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub const KIND: &str = "video_room_session";
+/// A participant's session (`{"session_id"}`, the session as parent), written with the
+/// join, so `GET /room_participants/{id}` reads two documents by id.
+pub const PARTICIPANT_KIND: &str = "video_room_participant";
 /// The job ending a session its last participant left (`{"session_id", "due"}`).
 pub const END_JOB: &str = "video.session.end";
 /// How long an empty session waits for someone to join again before it ends.
@@ -35,6 +38,7 @@ pub const KICKED: &str = "kicked";
 /// Why a session ended (`ended_reason`).
 pub const ENDED_EMPTY: &str = "empty";
 pub const ENDED_BY_API: &str = "ended";
+pub const ENDED_ROOM_DELETED: &str = "room_deleted";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Participant {
@@ -325,13 +329,23 @@ impl Session {
     /// `actions/end`: everyone is kicked and the session ends now.
     pub fn end(&mut self, now: DateTime<Utc>) -> Result<Outcome> {
         self.check_active()?;
+        Ok(self.close(ENDED_BY_API, now))
+    }
+
+    /// The room is deleted: everyone is kicked and the session, if still active (even
+    /// empty, waiting out its grace period), ends now with `room_deleted`.
+    pub fn room_deleted(&mut self, now: DateTime<Utc>) -> Outcome {
+        if self.active { self.close(ENDED_ROOM_DELETED, now) } else { Outcome::default() }
+    }
+
+    fn close(&mut self, reason: &str, now: DateTime<Utc>) -> Outcome {
         let mut out = Outcome::default();
         let ids: Vec<String> = self.present().map(|p| p.id.clone()).collect();
         for id in &ids {
             self.depart(id, KICKED, now, &mut out);
         }
-        self.finish(ENDED_BY_API, now, &mut out);
-        Ok(out)
+        self.finish(reason, now, &mut out);
+        out
     }
 
     /// The end timer set for `due` fires: the session ends if it is still empty and no
@@ -534,5 +548,26 @@ mod tests {
         let kinds: Vec<&str> = out.recordings.iter().map(|r| r.kind.as_str()).collect();
         assert_eq!(kinds, ["audio", "video"]);
         assert_eq!(out.recordings[0].duration_ms, 12_000);
+    }
+
+    #[test]
+    fn deleting_the_room_kicks_everyone_and_ends_the_session() {
+        let mut s = started();
+        s.join("a".into(), "a".into(), 10, Some(("ra".into(), "rv".into())), t0()).unwrap();
+        s.join("b".into(), "b".into(), 10, None, t0()).unwrap();
+        s.leave("b", LEFT, t0()).unwrap();
+        let out = s.room_deleted(t0() + Duration::seconds(3));
+        assert_eq!(types(&out), [EVENT_LEFT, EVENT_SESSION_ENDED]);
+        assert_eq!(out.events[0].1["left_reason"], KICKED);
+        assert_eq!(out.events[1].1["ended_reason"], ENDED_ROOM_DELETED);
+        assert!(out.ended && !s.active && s.end_due.is_none());
+        assert_eq!(out.recordings.iter().map(|r| r.duration_ms).collect::<Vec<_>>(), [3_000, 3_000]);
+        // An ended session has nothing left to end.
+        assert!(s.room_deleted(t0()).events.is_empty());
+        // An empty session in its grace period ends at once.
+        let mut s = started();
+        s.join("a".into(), "a".into(), 10, None, t0()).unwrap();
+        s.leave("a", LEFT, t0()).unwrap();
+        assert_eq!(types(&s.room_deleted(t0())), [EVENT_SESSION_ENDED]);
     }
 }

@@ -3,7 +3,7 @@
 //! These tests fail (they do not skip) without ffmpeg: `scripts/test.sh` installs it, or
 //! `apt-get install -y ffmpeg` by hand.
 
-use dialtone_domain::media::{opus_silence, test_pattern};
+use dialtone_domain::media::{Frame, opus_silence, slideshow, test_pattern};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -58,6 +58,27 @@ fn decode(file: &TempFile, stream: &str) -> u64 {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).count() as u64
 }
 
+/// The frame shown at `at_secs` into an MP4, decoded to 8-bit RGB (`width * height * 3`).
+pub(crate) fn frame_rgb(mp4: &[u8], at_secs: f64, width: u32, height: u32) -> Vec<u8> {
+    let file = TempFile::new("mp4", mp4);
+    let out = tool("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&file.0)
+        .args(["-ss", &format!("{at_secs:.3}"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success() && out.stderr.is_empty(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout.len(), (width * height * 3) as usize);
+    out.stdout
+}
+
+/// Whether each of red, green and blue is high, at `(x, y)` of an RGB frame.
+pub(crate) fn rgb_on(rgb: &[u8], width: u32, x: u32, y: u32) -> (u8, u8, u8) {
+    let at = ((y * width + x) * 3) as usize;
+    let on = |c: u8| u8::from(c > 100);
+    (on(rgb[at]), on(rgb[at + 1]), on(rgb[at + 2]))
+}
+
 fn seconds(v: &serde_json::Value) -> f64 {
     v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("duration {v}"))
 }
@@ -106,6 +127,22 @@ fn test_pattern_shows_colour_bars() {
         let on = |c: u8| u8::from(c > 100);
         assert_eq!((on(r), on(g), on(b)), *want, "bar {i}: rgb({r}, {g}, {b})");
     }
+}
+
+#[test]
+fn a_slideshow_decodes_and_changes_picture_at_each_scene() {
+    // Yellow for 1 s, then blue: a keyframe at frame 30.
+    let (width, height) = (96u32, 64u32);
+    let yellow = Frame::new(width, height, (168, 44, 136));
+    let mut blue = Frame::new(width, height, (28, 212, 120));
+    blue.fill(0, 0, 48, 64, (168, 44, 136));
+    let mp4 = slideshow(width, height, 2_000, [(0, yellow), (1_000, blue)]).expect("valid size");
+    let file = TempFile::new("mp4", &mp4);
+    assert_eq!(decode(&file, "0:v"), 60);
+    let first = frame_rgb(&mp4, 0.5, width, height);
+    assert_eq!((rgb_on(&first, width, 10, 10), rgb_on(&first, width, 90, 60)), ((1, 1, 0), (1, 1, 0)));
+    let second = frame_rgb(&mp4, 1.5, width, height);
+    assert_eq!((rgb_on(&second, width, 10, 10), rgb_on(&second, width, 90, 60)), ((1, 1, 0), (0, 0, 1)));
 }
 
 #[test]

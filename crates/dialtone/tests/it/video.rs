@@ -338,3 +338,195 @@ async fn recordings_and_compositions_are_served() {
     assert_eq!(s.delete(&format!("/v2/room_compositions/{cid}")).await.status, 204);
     assert_eq!(s.get(&format!("/v2/room_compositions/{cid}")).await.status, 404);
 }
+
+#[tokio::test]
+async fn deleting_a_room_ends_its_session_and_its_recordings_complete() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let key = public_key(&s).await;
+    let body = json!({"unique_name": "doomed", "enable_recording": true, "webhook_event_url": rx.url});
+    let rid = id(&room(&s, body).await);
+    let a = join(&s, &rid, "alice").await;
+    let sid = a["session_id"].as_str().unwrap().to_owned();
+    advance(&s, 2_000).await;
+    let b = join(&s, &rid, "bob").await;
+    let spare = token(&s, &rid, json!({})).await;
+    advance(&s, 3_000).await;
+
+    let d = s.delete(&format!("/v2/rooms/{rid}")).await;
+    assert_eq!(d.status, 204, "{}", d.text);
+    // The session ended with the delete; it, its participants and recordings stay readable.
+    let v = s.get(&format!("/v2/room_sessions/{sid}?include_participants=true")).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert_eq!(v.body["data"]["active"], false);
+    assert!(v.body["data"]["ended_at"].is_string());
+    assert!(v.body["data"]["participants"].as_array().unwrap().iter().all(|p| p["left_at"].is_string()));
+    for p in [&a, &b] {
+        let sim = s.get(&format!("/_dialtone/sim/room_participants/{}", id(p))).await;
+        assert_eq!(
+            (sim.body["data"]["present"].clone(), sim.body["data"]["left_reason"].clone()),
+            (json!(false), json!("kicked"))
+        );
+        assert_eq!(s.get(&format!("/v2/room_participants/{}", id(p))).await.status, 200);
+    }
+    assert_eq!(s.get(&format!("/v2/room_sessions?filter[room_id]={rid}")).await.body["meta"]["total_results"], 1);
+    let recs = s.get(&format!("/v2/room_recordings?filter[session_id]={sid}&filter[status]=processing")).await;
+    assert_eq!(recs.body["meta"]["total_results"], 4, "{}", recs.text);
+    // The room is gone: no joins, no leaves; its unique name is free again.
+    assert_eq!(s.get(&format!("/v2/rooms/{rid}")).await.status, 404);
+    let j = s.post(&format!("/_dialtone/sim/rooms/{rid}/join"), json!({"token": spare["token"]})).await;
+    assert_eq!(j.status, 404, "{}", j.text);
+    let l = s.post(&format!("/_dialtone/sim/rooms/{rid}/leave"), json!({"participant_id": id(&a)})).await;
+    assert_eq!(l.status, 404);
+    assert_eq!(s.delete(&format!("/v2/rooms/{rid}")).await.status, 404);
+    room(&s, json!({"unique_name": "doomed"})).await;
+    // The grace period's timer has nothing left to do; the recordings complete as usual,
+    // their webhooks to the deleted room's URL.
+    advance(&s, 60_000).await;
+    let done = s.get(&format!("/v2/room_recordings?filter[session_id]={sid}&filter[status]=completed")).await;
+    assert_eq!(done.body["meta"]["total_results"], 4);
+    assert!(done.body["data"].as_array().unwrap().iter().all(|r| r["duration_secs"] == 5 || r["duration_secs"] == 3));
+
+    wait_events(&rx, 14).await;
+    let got = event_types(&rx, &key);
+    assert_eq!(
+        got,
+        [
+            "video.room.session.started",
+            "video.room.participant.joined",
+            "video.room.recording.started",
+            "video.room.recording.started",
+            "video.room.participant.joined",
+            "video.room.recording.started",
+            "video.room.recording.started",
+            "video.room.participant.left",
+            "video.room.participant.left",
+            "video.room.session.ended",
+            "video.room.recording.completed",
+            "video.room.recording.completed",
+            "video.room.recording.completed",
+            "video.room.recording.completed",
+        ]
+    );
+    let rec = rx.received();
+    assert_eq!(rec[7].json["data"]["payload"]["left_reason"], "kicked");
+    assert_eq!(rec[9].json["data"]["payload"]["ended_reason"], "room_deleted");
+    assert_eq!(rec[9].json["data"]["payload"]["duration_secs"], 5);
+}
+
+#[tokio::test]
+async fn a_participant_is_found_by_id_in_its_own_account_only() {
+    let s = Server::start().await;
+    let other = s.with_key(&managed_key(&s).await);
+    let rid = id(&room(&s, json!({})).await);
+    let a = join(&s, &rid, "alice").await;
+    let orid = id(&room(&other, json!({})).await);
+    let o = join(&other, &orid, "olga").await;
+    let mine = s.get(&format!("/v2/room_participants/{}", id(&a))).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(
+        (mine.body["data"]["context"].as_str(), mine.body["data"]["session_id"].clone()),
+        (Some("alice"), a["session_id"].clone())
+    );
+    assert!(mine.body["data"].get("left_at").is_none());
+    // Another account's participant, and no participant at all: video's bare 404.
+    let theirs = s.get(&format!("/v2/room_participants/{}", id(&o))).await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(theirs.body["code"], "10005");
+    assert_eq!(s.get(&format!("/_dialtone/sim/room_participants/{}", id(&o))).await.status, 404);
+    assert_eq!(s.get("/v2/room_participants/0ccc7b54-4df3-4bca-a65a-3da1ecc777f0").await.status, 404);
+    assert_eq!(other.get(&format!("/v2/room_participants/{}", id(&o))).await.body["data"]["context"], "olga");
+    // After leaving, the same lookup shows it left.
+    s.post(&format!("/_dialtone/sim/rooms/{rid}/leave"), json!({"participant_id": id(&a)})).await;
+    assert!(s.get(&format!("/v2/room_participants/{}", id(&a))).await.body["data"]["left_at"].is_string());
+}
+
+#[tokio::test]
+async fn a_composition_places_each_video_track_where_its_layout_says() {
+    use crate::media_files::{frame_rgb, rgb_on};
+    let s = Server::start().await;
+    let rid = id(&room(&s, json!({"enable_recording": true})).await);
+    let a = join(&s, &rid, "a").await;
+    let sid = a["session_id"].as_str().unwrap().to_owned();
+    advance(&s, 1_000).await;
+    let b = join(&s, &rid, "b").await;
+    advance(&s, 1_000).await;
+    s.post_empty(&format!("/v2/room_sessions/{sid}/actions/end")).await;
+    let video_of = |p: &Value| {
+        let p = p.clone();
+        let s = &s;
+        async move {
+            let l = s.get(&format!("/v2/room_recordings?filter[participant_id]={}&filter[type]=video", id(&p))).await;
+            assert_eq!(l.body["meta"]["total_results"], 1, "{}", l.text);
+            id(&l.body["data"][0])
+        }
+    };
+    let (va, vb) = (video_of(&a).await, video_of(&b).await);
+
+    // Bad regions are refused with a pointer into the layout.
+    for (layout, pointer) in [
+        (json!({"main": {"z_pos": 100}}), "/video_layout/main/z_pos"),
+        (json!({"main": {"video_sources": ["not-a-recording"]}}), "/video_layout/main/video_sources/0"),
+        (json!({"main": {"max_columns": 0}}), "/video_layout/main/max_columns"),
+        (json!(["main"]), "/video_layout"),
+    ] {
+        let r = s.post("/v2/room_compositions", json!({"session_id": sid, "video_layout": layout})).await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["source"]["pointer"], pointer, "{}", r.text);
+    }
+    // "b" on the left half, "a" in a corner inset above it.
+    let layout = json!({
+        "left": {"width": 80, "height": 96, "video_sources": [vb]},
+        "inset": {"x_pos": 112, "y_pos": 64, "width": 48, "height": 32, "z_pos": 5, "video_sources": [va]},
+    });
+    let c = s
+        .post("/v2/room_compositions", json!({"session_id": sid, "resolution": "160x96", "video_layout": layout}))
+        .await;
+    assert_eq!(c.status, 202, "{}", c.text);
+    assert_eq!(c.body["data"]["video_layout"], layout);
+    let cid = id(&c.body["data"]);
+    advance(&s, 1_000).await;
+    advance(&s, 3_000).await;
+    let c = s.get(&format!("/v2/room_compositions/{cid}")).await.body["data"].clone();
+    assert_eq!(c["status"], "completed");
+    let mp4 = reqwest::get(c["download_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    // Source colours: the first to join white, the second yellow; black elsewhere.
+    let (white, yellow, black) = ((1, 1, 1), (1, 1, 0), (0, 0, 0));
+    let early = frame_rgb(&mp4, 0.5, 160, 96);
+    assert_eq!(
+        (rgb_on(&early, 160, 40, 48), rgb_on(&early, 160, 130, 80), rgb_on(&early, 160, 100, 20)),
+        (black, white, black),
+        "before b joined: the inset only"
+    );
+    let late = frame_rgb(&mp4, 1.5, 160, 96);
+    assert_eq!(
+        (rgb_on(&late, 160, 40, 48), rgb_on(&late, 160, 130, 80), rgb_on(&late, 160, 100, 20)),
+        (yellow, white, black)
+    );
+}
+
+#[tokio::test]
+async fn room_webhooks_fail_over_to_the_rooms_failover_url_in_order() {
+    use crate::receiver::Answer;
+    let s = Server::start().await;
+    let key = public_key(&s).await;
+    let primary = Receiver::start().await;
+    primary.always(Answer::Status(503));
+    let failover = Receiver::start().await;
+    let body = json!({"webhook_event_url": primary.url, "webhook_event_failover_url": failover.url, "webhook_timeout_secs": 5});
+    let rid = id(&room(&s, body).await);
+    join(&s, &rid, "a").await;
+    // Three attempts on the room's URL (retried on the manual clock), then its failover URL;
+    // the session's next event waits its turn.
+    for n in [1, 4] {
+        primary.wait_for(n).await;
+        advance(&s, 1_300).await;
+        primary.wait_for(n + 1).await;
+        advance(&s, 2_600).await;
+        primary.wait_for(n + 2).await;
+        failover.wait_for(n.div_ceil(3)).await;
+    }
+    let got = event_types(&failover, &key);
+    assert_eq!(got, ["video.room.session.started", "video.room.participant.joined"]);
+    assert_eq!(failover.received()[0].json["meta"], json!({"attempt": 4, "delivered_to": failover.url}));
+}
