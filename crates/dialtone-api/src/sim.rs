@@ -408,8 +408,8 @@ async fn set_destination(
         async {
             let acct = caller(&st, &headers).await?;
             let script = dialtone_domain::far_end::Script::parse(&parse_body(body)?)?;
-            st.engine.set_destination_script(&acct, &number, Some(script.clone())).await?;
-            Ok(Reply::data(script.to_json(&number)))
+            let kept = st.engine.set_destination_script(&acct, &number, Some(script)).await?;
+            Ok(Reply::data(kept.map(|s| s.to_json(&number)).unwrap_or_default()))
         }
         .await,
     )
@@ -538,7 +538,10 @@ async fn recording(State(st): State<AppState>, Path(file): Path<String>) -> Resp
             respond(Err(ApiError::not_found().detail("This recording was made as WAV: get {id}.wav.")))
         }
         Ok(r) if mp3 => ([(axum::http::header::CONTENT_TYPE, "audio/mpeg")], r.mp3()).into_response(),
-        Ok(r) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], r.wav()).into_response(),
+        Ok(r) => match st.engine.recording_wav(&r).await {
+            Ok(wav) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], wav).into_response(),
+            Err(e) => respond(Err(e)),
+        },
         Err(e) => respond(Err(e)),
     }
 }

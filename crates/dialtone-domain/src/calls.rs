@@ -15,11 +15,12 @@
 //! recognised by [`Call::is_repeat`] and ignored. `client_state` given with a command is
 //! kept and echoed in every later webhook.
 
+use crate::audio::{self, Sound};
 use crate::body::Body;
 use crate::error::{ApiError, Code, Result};
 use crate::far_end::{self, Behaviour};
 use crate::fmt_time;
-use crate::media::stream::StreamSpec;
+use crate::media::stream::{StreamSpec, Track};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -264,8 +265,43 @@ pub struct DialRequest {
     pub command: Command,
 }
 
+/// The longest `send_digits_on_answer`.
+pub const MAX_SEND_DIGITS: usize = 64;
+
 fn digits_ok(d: &str) -> bool {
-    !d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || "*#wW".contains(c))
+    !d.is_empty() && d.len() <= MAX_SEND_DIGITS && d.chars().all(|c| c.is_ascii_digit() || "*#ABCDwW".contains(c))
+}
+
+/// When `send_digits_on_answer` sends its digits: (ms after the answer, digits sent
+/// together). A digit sounds [`DIGIT_TONE_MS`]; `w` pauses 0.5 s and `W` 1 s, as Telnyx
+/// documents. `"12w3"` sends `12` at once (two tones, 0.5 s) and `3` at 1 s.
+pub fn send_schedule(digits: &str) -> Vec<(u64, String)> {
+    let mut out: Vec<(u64, String)> = Vec::new();
+    let mut at = 0;
+    let mut group = String::new();
+    let mut group_at = 0;
+    for c in digits.chars() {
+        let pause = match c {
+            'w' => 500,
+            'W' => 1_000,
+            _ => {
+                if group.is_empty() {
+                    group_at = at;
+                }
+                group.push(c);
+                at += DIGIT_TONE_MS;
+                continue;
+            }
+        };
+        if !group.is_empty() {
+            out.push((group_at, std::mem::take(&mut group)));
+        }
+        at += pause;
+    }
+    if !group.is_empty() {
+        out.push((group_at, group));
+    }
+    out
 }
 
 impl DialRequest {
@@ -316,7 +352,10 @@ impl DialRequest {
             && !digits_ok(d)
         {
             let field = if body.has("send_digits_on_answer") { "send_digits_on_answer" } else { "to" };
-            return Err(ApiError::invalid(field, "DTMF digits are 0-9, *, # and w/W (pauses)."));
+            return Err(ApiError::invalid(
+                field,
+                "DTMF digits are 0-9, A-D, *, # and w/W (pauses), at most 64 characters.",
+            ));
         }
         let from_display_name = body.opt_str("from_display_name")?.map(str::to_owned);
         if from_display_name.as_ref().is_some_and(|n| n.chars().count() > 128) {
@@ -493,6 +532,14 @@ pub struct Call {
     /// The far end follows a script (its presses replace a magic number's).
     #[serde(default)]
     pub far_scripted: bool,
+    /// The call's sounds, in ms from the answer: what the far end sends (inbound: its
+    /// script's audio) and what this leg sends it (outbound: `send_digits_on_answer`).
+    #[serde(default)]
+    pub sounds: Vec<(Track, Sound)>,
+    /// Incoming leg of a call between two numbers of this server: the digits the calling
+    /// leg sends once this one answers (its `send_digits_on_answer`).
+    #[serde(default)]
+    pub caller_digits: Option<String>,
 }
 
 impl Call {
@@ -540,7 +587,25 @@ impl Call {
             holds_channel: false,
             far_script_presses: None,
             far_scripted: false,
+            sounds: Vec::new(),
+            caller_digits: None,
         }
+    }
+
+    /// The far end follows `script` (when set): its presses and its audio.
+    pub fn follow_script(&mut self, script: Option<&far_end::Script>) {
+        self.far_scripted = script.is_some();
+        self.far_script_presses = script.and_then(|s| s.presses());
+        let sounds = script.map(|s| s.sounds()).unwrap_or_default();
+        self.sounds.extend(sounds.into_iter().map(|s| (Track::Inbound, s)));
+    }
+
+    /// The call's sounds still to be heard at `now` (whole or their rest), in ms from
+    /// `now`: what a media stream opened now plays.
+    pub fn sounds_ahead(&self, now: DateTime<Utc>) -> Vec<(Track, Sound)> {
+        let Some(answered) = self.answered_at.filter(|_| self.is_alive()) else { return Vec::new() };
+        let elapsed = (now - answered).num_milliseconds().max(0) as u64;
+        self.sounds.iter().filter_map(|(t, s)| s.window(elapsed, u64::MAX, 0).map(|w| (*t, w))).collect()
     }
 
     /// Whether the call gives back its outbound channel now: it held one and has ended.
@@ -644,6 +709,12 @@ impl Call {
         self.accept(cmd);
         let mut out = self.answered(now);
         out.peer = self.peer.as_ref().map(|_| PeerSignal::Answered);
+        // The calling leg (of this server) sends its digits: the far end presses them here.
+        if let Some(digits) = self.caller_digits.take() {
+            for (after, group) in send_schedule(&digits) {
+                out.timers.push(self.schedule_press(&group, after, now));
+            }
+        }
         Ok(out)
     }
 
@@ -827,6 +898,17 @@ impl Call {
         if let Some(mut r) = self.pending_recording.take() {
             r.started_at = now;
             self.recording = Some(r);
+        }
+        // An outgoing leg sends its `send_digits_on_answer`: tones on its outbound track.
+        if self.direction == Direction::Outgoing
+            && let Some(digits) = &self.send_digits
+        {
+            for (after, group) in send_schedule(digits) {
+                for i in 0..group.chars().count() as u64 {
+                    let start = after + i * DIGIT_TONE_MS;
+                    self.sounds.push((Track::Outbound, Sound::tone(start, start + DIGIT_TONE_MS, audio::DIGIT_HZ)));
+                }
+            }
         }
         if let Some(spec) = self.pending_stream.take() {
             self.start_stream(&mut out, spec);

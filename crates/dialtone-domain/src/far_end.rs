@@ -4,6 +4,7 @@
 //! this server routed to an application is not a far end: the call arrives there as an
 //! incoming call (decided by the engine).
 
+use crate::audio::{Sound, Source};
 use serde::{Deserialize, Serialize};
 
 /// How long a destination rings before it answers (or rejects).
@@ -70,10 +71,107 @@ pub fn behaviour(to: &str) -> Behaviour {
     }
 }
 
+/// How often a script's audio may repeat.
+pub const MAX_REPEAT: i64 = 100;
+
+/// The audio a scripted far end sends once it answers: a tone, or a WAV file's audio
+/// (fetched when the script is set), `after_ms` after the answer, `repeat` times with
+/// `gap_ms` of silence between.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FarAudio {
+    pub tone_hz: Option<u32>,
+    pub wav_url: Option<String>,
+    /// The clip decoded from `wav_url` (its id, see [`crate::audio::clip_id`]), once fetched.
+    pub clip: Option<String>,
+    /// How long one play lasts: the tone's `duration_ms`, or the WAV's length.
+    pub duration_ms: u64,
+    pub after_ms: u64,
+    pub repeat: u32,
+    pub gap_ms: u64,
+}
+
+impl FarAudio {
+    /// `{"tone_hz", "duration_ms"}` or `{"wav_url"}`, with `after_ms`, `repeat`, `gap_ms`.
+    pub fn parse(body: &crate::body::Body) -> crate::error::Result<FarAudio> {
+        use crate::error::ApiError;
+        let (lo, hi) = crate::audio::TONE_HZ;
+        let tone_hz = body.opt_int_in("tone_hz", i64::from(lo), i64::from(hi))?.map(|v| v as u32);
+        let wav_url = body.opt_str("wav_url")?.map(str::to_owned);
+        let duration = body.opt_int_in("duration_ms", 1, MAX_SCRIPT_MS)?.map(|v| v as u64);
+        let duration_ms = match (&tone_hz, &wav_url, duration) {
+            (Some(_), None, Some(d)) => d,
+            (Some(_), None, None) => {
+                return Err(ApiError::missing("duration_ms").detail("A tone needs its duration_ms."));
+            }
+            (None, Some(url), None) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ApiError::invalid("wav_url", "'wav_url' is an http:// or https:// URL."));
+                }
+                0
+            }
+            (None, Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "duration_ms",
+                    "A WAV plays for its own length; duration_ms goes with tone_hz.",
+                ));
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "",
+                    "The audio is either a tone (tone_hz and duration_ms) or a WAV (wav_url).",
+                ));
+            }
+        };
+        Ok(FarAudio {
+            tone_hz,
+            wav_url,
+            clip: None,
+            duration_ms,
+            after_ms: body.opt_int_in("after_ms", 0, MAX_SCRIPT_MS)?.unwrap_or(0) as u64,
+            repeat: body.opt_int_in("repeat", 1, MAX_REPEAT)?.unwrap_or(1) as u32,
+            gap_ms: body.opt_int_in("gap_ms", 0, MAX_SCRIPT_MS)?.unwrap_or(0) as u64,
+        })
+    }
+
+    /// What the far end sends, in ms from the answer.
+    pub fn sounds(&self) -> Vec<Sound> {
+        let source = match (&self.clip, self.tone_hz) {
+            (Some(id), _) => Source::Clip { id: id.clone(), from_ms: 0 },
+            (None, Some(hz)) => Source::Tone { hz },
+            // A WAV not fetched: nothing to send.
+            (None, None) => return Vec::new(),
+        };
+        (0..u64::from(self.repeat))
+            .map(|i| {
+                let start = self.after_ms + i * (self.duration_ms + self.gap_ms);
+                Sound { start_ms: start, end_ms: start + self.duration_ms, source: source.clone() }
+            })
+            .collect()
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "duration_ms": self.duration_ms,
+            "after_ms": self.after_ms,
+            "repeat": self.repeat,
+            "gap_ms": self.gap_ms,
+        });
+        match (&self.wav_url, self.tone_hz) {
+            (Some(url), _) => v["wav_url"] = serde_json::json!(url),
+            (None, hz) => v["tone_hz"] = serde_json::json!(hz),
+        }
+        v
+    }
+}
+
 /// Longest delay a script may set (one day), in milliseconds.
 pub const MAX_SCRIPT_MS: i64 = 86_400_000;
 /// The store kind of scripts set through `PUT /_dialtone/sim/destinations/{number}`.
 pub const SCRIPT_KIND: &str = "far_script";
+
+/// The store kind of clips: the audio of a script's WAV, decoded (8 kHz mono samples in
+/// base64), kept by [`crate::audio::clip_id`], never changed.
+pub const CLIP_KIND: &str = "far_clip";
 
 /// What a destination does when one of the account's calls rings it, set through the
 /// simulation API; it takes precedence over the magic numbers.
@@ -88,11 +186,15 @@ pub struct Script {
     pub dtmf_after_ms: u64,
     /// Hangs up this long after the answer.
     pub hangup_after_ms: Option<u64>,
+    /// The audio it sends once answered (silence when `None`).
+    #[serde(default)]
+    pub audio: Option<FarAudio>,
 }
 
 impl Script {
-    /// `{"ring_ms", "answer", "dtmf", "dtmf_after_ms", "hangup_after_ms"}`, all optional:
-    /// an empty script answers after [`RING_MS`] and stays on the line.
+    /// `{"ring_ms", "answer", "dtmf", "dtmf_after_ms", "hangup_after_ms", "audio"}`, all
+    /// optional: an empty script answers after [`RING_MS`] and stays on the line, silent.
+    /// A WAV's audio is not fetched here (see [`FarAudio::clip`]).
     pub fn parse(body: &crate::body::Body) -> crate::error::Result<Script> {
         use crate::error::ApiError;
         let ms = |field: &str| -> crate::error::Result<Option<u64>> {
@@ -110,6 +212,10 @@ impl Script {
             dtmf,
             dtmf_after_ms: ms("dtmf_after_ms")?.unwrap_or(PRESSES_MS),
             hangup_after_ms: ms("hangup_after_ms")?,
+            audio: match body.opt_object("audio")? {
+                Some(a) => Some(FarAudio::parse(&a).map_err(|e| e.within("/audio"))?),
+                None => None,
+            },
         })
     }
 
@@ -120,6 +226,11 @@ impl Script {
         } else {
             Behaviour::NoAnswer
         }
+    }
+
+    /// The audio it sends once answered, in ms from the answer.
+    pub fn sounds(&self) -> Vec<Sound> {
+        self.audio.as_ref().filter(|_| self.answer).map(FarAudio::sounds).unwrap_or_default()
     }
 
     /// The digits pressed once answered, and when (ms after the answer).
@@ -136,6 +247,7 @@ impl Script {
             "dtmf": self.dtmf,
             "dtmf_after_ms": self.dtmf_after_ms,
             "hangup_after_ms": self.hangup_after_ms,
+            "audio": self.audio.as_ref().map(FarAudio::to_json),
         })
     }
 }
@@ -169,9 +281,50 @@ mod tests {
             (json!({"dtmf": "12x"}), "/dtmf"),
             (json!({"answer": "yes"}), "/answer"),
             (json!({"hangup_after_ms": MAX_SCRIPT_MS + 1}), "/hangup_after_ms"),
+            (json!({"audio": "beep"}), "/audio"),
+            (json!({"audio": {}}), "/audio"),
+            (json!({"audio": {"tone_hz": 1000}}), "/audio/duration_ms"),
+            (json!({"audio": {"tone_hz": 20, "duration_ms": 10}}), "/audio/tone_hz"),
+            (json!({"audio": {"tone_hz": 4000, "duration_ms": 10}}), "/audio/tone_hz"),
+            (json!({"audio": {"tone_hz": 1000, "duration_ms": 0}}), "/audio/duration_ms"),
+            (json!({"audio": {"tone_hz": 1000, "wav_url": "http://x/a.wav"}}), "/audio"),
+            (json!({"audio": {"wav_url": "ftp://x/a.wav"}}), "/audio/wav_url"),
+            (json!({"audio": {"wav_url": "http://x/a.wav", "duration_ms": 5}}), "/audio/duration_ms"),
+            (json!({"audio": {"tone_hz": 1000, "duration_ms": 5, "repeat": 0}}), "/audio/repeat"),
+            (json!({"audio": {"tone_hz": 1000, "duration_ms": 5, "repeat": 101}}), "/audio/repeat"),
+            (json!({"audio": {"tone_hz": 1000, "duration_ms": 5, "after_ms": -1}}), "/audio/after_ms"),
+            (json!({"audio": {"tone_hz": 1000, "duration_ms": 5, "gap_ms": "x"}}), "/audio/gap_ms"),
         ] {
             assert_eq!(script(v).unwrap_err().pointer.as_deref(), Some(field));
         }
+    }
+
+    #[test]
+    fn a_scripts_audio_is_laid_out_from_the_answer() {
+        let s = script(
+            json!({"audio": {"tone_hz": 1000, "duration_ms": 500, "after_ms": 200, "repeat": 3, "gap_ms": 100}}),
+        )
+        .unwrap();
+        let starts: Vec<(u64, u64)> = s.sounds().iter().map(|x| (x.start_ms, x.end_ms)).collect();
+        assert_eq!(starts, [(200, 700), (800, 1_300), (1_400, 1_900)]);
+        assert!(s.sounds().iter().all(|x| x.source == Source::Tone { hz: 1000 }));
+        assert_eq!(
+            s.to_json("+1")["audio"],
+            json!({"tone_hz": 1000, "duration_ms": 500, "after_ms": 200, "repeat": 3, "gap_ms": 100})
+        );
+        // A WAV sends its clip once fetched, for its length.
+        let mut w = script(json!({"audio": {"wav_url": "https://example.com/a.wav"}})).unwrap();
+        assert!(w.sounds().is_empty(), "not fetched yet");
+        let a = w.audio.as_mut().unwrap();
+        a.clip = Some("c1".into());
+        a.duration_ms = 1_500;
+        assert_eq!(
+            w.sounds(),
+            [Sound { start_ms: 0, end_ms: 1_500, source: Source::Clip { id: "c1".into(), from_ms: 0 } }]
+        );
+        // A far end that never answers sends nothing.
+        let n = script(json!({"answer": false, "audio": {"tone_hz": 1000, "duration_ms": 5}})).unwrap();
+        assert!(n.sounds().is_empty());
     }
 
     #[test]

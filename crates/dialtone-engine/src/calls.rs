@@ -70,6 +70,38 @@ fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc
     cs
 }
 
+/// The incoming leg (`ids`) at a number of this server (`on_net`) that the outgoing leg
+/// `caller` rings, dialled as `req` says: `call.initiated` to the number's application, and
+/// the digits `caller` sends once it answers.
+fn arrive(
+    mut cs: ChangeSet,
+    on_net: (PhoneNumber, Application),
+    ids: Ids,
+    req: &DialRequest,
+    caller: &Call,
+    now: DateTime<Utc>,
+) -> ChangeSet {
+    let (number, target) = on_net;
+    let setup = Setup {
+        ids,
+        account_id: number.account_id.clone(),
+        connection_id: target.id.clone(),
+        from: req.from.clone(),
+        to: number.phone_number.clone(),
+        caller_id_name: req.from_display_name.clone(),
+        routing: target.routing(),
+        tags: number.tags.clone(),
+        shaken_stir: target.inbound.shaken_stir_enabled,
+        peer: Some(caller.call_control_id.clone()),
+    };
+    let first_command = target.first_command_timeout.then_some(target.first_command_timeout_secs);
+    // The caller is the outgoing leg: its own timeout ends both legs.
+    let (mut leg, out) = Call::incoming(setup, None, first_command, now);
+    leg.caller_digits = req.send_digits.clone();
+    cs = schedule(cs, &mut leg, &out, now);
+    cs.insert(call_doc(&leg, now))
+}
+
 impl Engine {
     async fn load_call(&self, account_id: &str, id: &str) -> Result<(Doc, Call)> {
         match self.store.get(calls::KIND, id).await.map_err(store_err)? {
@@ -88,46 +120,69 @@ impl Engine {
     }
 
     /// Adds a transition of `call` (stored as `doc`) to `cs`: its webhooks, timers, new
-    /// state, and the linked leg's reaction.
+    /// state, and the reactions of the legs it concerns, followed from leg to leg: the
+    /// linked leg of a call between two numbers of this server ([`Outcome::peer`]), a
+    /// bridged or transferring leg ([`Outcome::link`]). A transfer to a number of this
+    /// server chains three legs: the original, the leg the transfer dialled, and the
+    /// incoming leg at the number; an answer or a hang-up at either end crosses all three.
+    /// Each leg is written once, with every change it took.
     async fn transition(
         &self,
         cs: ChangeSet,
-        mut doc: Doc,
+        doc: Doc,
         mut call: Call,
         out: Outcome,
         now: DateTime<Utc>,
     ) -> Result<ChangeSet> {
-        let mut cs = schedule(cs, &mut call, &out, now);
-        doc.data = call.to_value();
-        cs = cs.update(doc);
-        if let (Some(signal), Some(peer_id)) = (&out.peer, &call.peer)
-            && let Some(mut peer_doc) = self.store.get(calls::KIND, peer_id).await.map_err(store_err)?
-            && let Some(mut peer) = Call::from_value(&peer_doc.data)
-        {
-            let peer_out = peer.on_peer(signal, now);
-            cs = schedule(cs, &mut peer, &peer_out, now);
-            peer_doc.data = peer.to_value();
-            cs = cs.update(peer_doc);
+        /// What a leg must learn: a signal from its linked leg, or a link from `from`.
+        enum Effect {
+            Peer(calls::PeerSignal),
+            Link(String, calls::Link),
         }
-        // A bridged or transferring leg: its reaction may concern one more leg (a bridged
-        // leg hanging up with this one ends its own linked leg), followed one step on.
-        let mut link = out.link.clone().map(|(to, l)| (call.call_control_id.clone(), to, l));
+        fn effects(call: &Call, out: &Outcome, work: &mut std::collections::VecDeque<(String, Effect)>) {
+            if let (Some(signal), Some(peer)) = (&out.peer, &call.peer) {
+                work.push_back((peer.clone(), Effect::Peer(signal.clone())));
+            }
+            if let Some((to, l)) = &out.link {
+                work.push_back((to.clone(), Effect::Link(call.call_control_id.clone(), l.clone())));
+            }
+        }
+        let mut cs = schedule(cs, &mut call, &out, now);
+        let mut work = std::collections::VecDeque::new();
+        effects(&call, &out, &mut work);
+        // Each leg touched, and whether it changed.
+        let mut legs = vec![(doc, call, true)];
+        // Every effect ends or answers a live leg, so the chain is short; the bound is a
+        // guard against a cycle.
         let mut hops = 0;
-        while let Some((from, to, l)) = link.take()
-            && hops < 3
-            && to != call.call_control_id
+        while let Some((to, effect)) = work.pop_front()
+            && hops < 8
         {
             hops += 1;
-            let Some(mut other_doc) = self.store.get(calls::KIND, &to).await.map_err(store_err)? else { break };
-            let Some(mut other) = Call::from_value(&other_doc.data) else { break };
-            let other_out = other.on_link(&from, &l, now);
-            if other_out == Outcome::default() {
-                break;
+            let i = match legs.iter().position(|(d, _, _)| d.id == to) {
+                Some(i) => i,
+                None => {
+                    let Some(d) = self.store.get(calls::KIND, &to).await.map_err(store_err)? else { continue };
+                    let Some(c) = Call::from_value(&d.data) else { continue };
+                    legs.push((d, c, false));
+                    legs.len() - 1
+                }
+            };
+            let (_, leg, changed) = &mut legs[i];
+            let leg_out = match &effect {
+                Effect::Peer(signal) => leg.on_peer(signal, now),
+                Effect::Link(from, l) => leg.on_link(from, l, now),
+            };
+            if leg_out == Outcome::default() {
+                continue;
             }
-            cs = schedule(cs, &mut other, &other_out, now);
-            link = other_out.link.clone().map(|(next, l)| (other.call_control_id.clone(), next, l));
-            other_doc.data = other.to_value();
-            cs = cs.update(other_doc);
+            *changed = true;
+            cs = schedule(cs, leg, &leg_out, now);
+            effects(leg, &leg_out, &mut work);
+        }
+        for (mut d, c, _) in legs.into_iter().filter(|l| l.2) {
+            d.data = c.to_value();
+            cs = cs.update(d);
         }
         Ok(cs)
     }
@@ -215,20 +270,10 @@ impl Engine {
         };
         let (mut call, out) = Call::dial(setup, &req, far, now);
         call.holds_channel = true;
-        call.far_scripted = script.is_some();
-        call.far_script_presses = script.and_then(|s| s.presses());
+        call.follow_script(script.as_ref());
         cs = cs.count(&live_key, 1, caller.outbound_channel_cap());
         if let (Some(rq), Some(rid)) = (&req.record, &recording_id) {
-            call.pending_recording = Some(calls::Recording {
-                id: rid.clone(),
-                format: rq.format.clone(),
-                channels: rq.channels.clone(),
-                base_url: base_url.trim_end_matches('/').to_owned(),
-                started_at: now,
-                paused_at: None,
-                paused_ms: 0,
-                tones: Vec::new(),
-            });
+            call.pending_recording = Some(calls::Recording::new(rid, rq, base_url, now));
         }
         cs = schedule(cs, &mut call, &out, now);
         cs = cs.insert(call_doc(&call, now));
@@ -246,24 +291,7 @@ impl Engine {
             };
         }
         if let (Destination::OnNet(on_net), Some(peer_ids)) = (dest, peer_ids) {
-            let (number, target) = *on_net;
-            let setup = Setup {
-                ids: peer_ids,
-                account_id: number.account_id.clone(),
-                connection_id: target.id.clone(),
-                from: req.from.clone(),
-                to: number.phone_number.clone(),
-                caller_id_name: req.from_display_name.clone(),
-                routing: target.routing(),
-                tags: number.tags.clone(),
-                shaken_stir: target.inbound.shaken_stir_enabled,
-                peer: Some(call.call_control_id.clone()),
-            };
-            let first_command = target.first_command_timeout.then_some(target.first_command_timeout_secs);
-            // The caller is the outgoing leg: its own timeout ends both legs.
-            let (mut leg, out) = Call::incoming(setup, None, first_command, now);
-            cs = schedule(cs, &mut leg, &out, now);
-            cs = cs.insert(call_doc(&leg, now));
+            cs = arrive(cs, *on_net, peer_ids, &req, &call, now);
         }
         if let Err(e) = self.store.apply(&cs).await {
             // A racing dial took the last channel: the bound refused the whole commit.
@@ -390,16 +418,73 @@ impl Engine {
     }
 
     /// `PUT` (a script) and `DELETE` (`None`) of `/_dialtone/sim/destinations/{number}`:
-    /// what `number` (E.164 or SIP URI) does when the account's calls ring it.
+    /// what `number` (E.164 or SIP URI) does when the account's calls ring it. A script
+    /// whose audio is a WAV has it fetched and decoded now (422 at `/audio/wav_url` when it
+    /// cannot be), so a call never waits on the network; answers the script as kept.
     pub async fn set_destination_script(
+        &self,
+        caller: &Account,
+        number: &str,
+        mut script: Option<far_end::Script>,
+    ) -> Result<Option<far_end::Script>> {
+        if !calls::is_destination(number) {
+            return Err(ApiError::invalid("number", "The destination must be an E.164 number or a SIP URI."));
+        }
+        if let Some(audio) = script.as_mut().and_then(|s| s.audio.as_mut())
+            && let Some(url) = audio.wav_url.clone()
+        {
+            let bytes = media::fetch_bytes(&url).await.map_err(|(_, why)| ApiError::invalid("audio/wav_url", why))?;
+            let clip =
+                dialtone_domain::audio::decode_wav(&bytes).map_err(|why| ApiError::invalid("audio/wav_url", why))?;
+            if clip.is_empty() {
+                return Err(ApiError::invalid("audio/wav_url", "The WAV file has no audio."));
+            }
+            audio.duration_ms = (clip.len() as u64 * 1000).div_ceil(u64::from(dialtone_domain::audio::CALL_RATE));
+            audio.clip = Some(self.keep_clip(&caller.id, &clip).await?);
+        }
+        self.store_destination_script(caller, number, script.clone()).await?;
+        Ok(script)
+    }
+
+    /// Keeps a clip (once per content: its id is its hash) and answers its id.
+    async fn keep_clip(&self, account_id: &str, samples: &[i16]) -> Result<String> {
+        use dialtone_domain::audio;
+        let id = audio::clip_id(samples);
+        if self.store.get(far_end::CLIP_KIND, &id).await.map_err(store_err)?.is_none() {
+            let data = json!({"samples": audio::clip_to_base64(samples), "rate": audio::CALL_RATE});
+            let doc = Doc::new(far_end::CLIP_KIND, &id, account_id, data, self.clock.now());
+            // Another request may have kept the same audio meanwhile: that is as good.
+            if let Err(e) = self.commit(&ChangeSet::new().insert(doc)).await
+                && self.store.get(far_end::CLIP_KIND, &id).await.map_err(store_err)?.is_none()
+            {
+                return Err(e);
+            }
+        }
+        Ok(id)
+    }
+
+    /// The clips `ids` (those missing are left out: their sounds are silence).
+    pub async fn clips(&self, ids: &[String]) -> Result<dialtone_domain::audio::Clips> {
+        let mut clips = dialtone_domain::audio::Clips::new();
+        for id in ids {
+            if clips.contains_key(id) {
+                continue;
+            }
+            if let Some(d) = self.store.get(far_end::CLIP_KIND, id).await.map_err(store_err)?
+                && let Some(samples) = d.data["samples"].as_str().and_then(dialtone_domain::audio::clip_from_base64)
+            {
+                clips.insert(id.clone(), samples.into());
+            }
+        }
+        Ok(clips)
+    }
+
+    async fn store_destination_script(
         &self,
         caller: &Account,
         number: &str,
         script: Option<far_end::Script>,
     ) -> Result<()> {
-        if !calls::is_destination(number) {
-            return Err(ApiError::invalid("number", "The destination must be an E.164 number or a SIP URI."));
-        }
         let unique = format!("{}:{number}", caller.id);
         let existing = self.store.get_unique(far_end::SCRIPT_KIND, &unique).await.map_err(store_err)?;
         let now = self.clock.now();

@@ -1,6 +1,8 @@
 //! Recording a call: record_start / pause / resume / stop. The recording's audio is made
 //! when it is downloaded (`GET /_dialtone/recordings/{id}.wav`, and `.mp3` for an MP3
-//! recording): silence for the time it ran, with a tone where the far end pressed a digit.
+//! recording): silence for the time it ran, with a tone where the far end pressed a digit,
+//! and the call's sounds (a scripted far end's audio, digits sent on answer) where they
+//! fell while it ran.
 
 use super::*;
 
@@ -26,6 +28,12 @@ pub struct Recording {
     pub paused_ms: i64,
     /// Tones recorded so far (start, end in ms of recorded audio).
     pub tones: Vec<(u64, u64)>,
+    /// When the running stretch began (the start, or the last resume).
+    #[serde(default)]
+    pub resumed_at: Option<DateTime<Utc>>,
+    /// The stretches recorded before it (paused since).
+    #[serde(default)]
+    pub runs: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Recording {
@@ -33,6 +41,31 @@ impl Recording {
     fn recorded_ms(&self, now: DateTime<Utc>) -> u64 {
         let upto = self.paused_at.unwrap_or(now);
         ((upto - self.started_at).num_milliseconds() - self.paused_ms).max(0) as u64
+    }
+
+    /// A recording from `now` on (not paused).
+    pub fn new(id: &str, req: &RecordRequest, base_url: &str, now: DateTime<Utc>) -> Recording {
+        Recording {
+            id: id.to_owned(),
+            format: req.format.clone(),
+            channels: req.channels.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            started_at: now,
+            paused_at: None,
+            paused_ms: 0,
+            tones: Vec::new(),
+            resumed_at: None,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Every stretch recorded by `now`, on the call's clock.
+    fn stretches(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut runs = self.runs.clone();
+        if self.paused_at.is_none() {
+            runs.push((self.resumed_at.unwrap_or(self.started_at), now));
+        }
+        runs
     }
 }
 
@@ -45,6 +78,9 @@ pub struct SavedRecording {
     pub channels: String,
     pub duration_ms: u64,
     pub tones: Vec<(u64, u64)>,
+    /// The call's sounds heard while it ran, in ms of recorded audio.
+    #[serde(default)]
+    pub sounds: Vec<Sound>,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
 }
@@ -98,16 +134,7 @@ impl Call {
             return Err(ApiError::new(Code::CallStateConflict).detail("This call is already being recorded."));
         }
         self.accept(cmd);
-        self.recording = Some(Recording {
-            id: id.to_owned(),
-            format: req.format.clone(),
-            channels: req.channels.clone(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            started_at: now,
-            paused_at: None,
-            paused_ms: 0,
-            tones: Vec::new(),
-        });
+        self.recording = Some(Recording::new(id, req, base_url, now));
         Ok(Outcome::default())
     }
 
@@ -123,10 +150,14 @@ impl Call {
         let rec = self.recording.as_mut().ok_or_else(no_recording)?;
         check_id(rec, id)?;
         match (resume, rec.paused_at) {
-            (false, None) => rec.paused_at = Some(now),
+            (false, None) => {
+                rec.paused_at = Some(now);
+                rec.runs.push((rec.resumed_at.unwrap_or(rec.started_at), now));
+            }
             (true, Some(at)) => {
                 rec.paused_ms += (now - at).num_milliseconds();
                 rec.paused_at = None;
+                rec.resumed_at = Some(now);
             }
             (false, Some(_)) => {
                 return Err(ApiError::new(Code::CallStateConflict).detail("The recording is already paused."));
@@ -170,6 +201,7 @@ impl Call {
         p["recording_urls"] = urls.clone();
         p["public_recording_urls"] = urls;
         out.events.push(Emit { event_type: "call.recording.saved", payload: p });
+        let sounds = self.recorded_sounds(&rec, now);
         out.recordings.push(SavedRecording {
             id: rec.id.clone(),
             call_control_id: self.call_control_id.clone(),
@@ -177,9 +209,24 @@ impl Call {
             channels: rec.channels.clone(),
             duration_ms: rec.recorded_ms(now),
             tones: rec.tones.clone(),
+            sounds,
             started_at: rec.started_at,
             ended_at: now,
         });
+    }
+
+    /// The call's sounds (both tracks, mixed) heard while `rec` ran, in recorded time.
+    fn recorded_sounds(&self, rec: &Recording, now: DateTime<Utc>) -> Vec<Sound> {
+        let Some(answered) = self.answered_at else { return Vec::new() };
+        let since = |t: DateTime<Utc>| (t - answered).num_milliseconds().max(0) as u64;
+        let mut base = 0;
+        let mut out = Vec::new();
+        for (from, to) in rec.stretches(now) {
+            let (a, b) = (since(from), since(to));
+            out.extend(self.sounds.iter().filter_map(|(_, s)| s.window(a, b, base)));
+            base += b.saturating_sub(a);
+        }
+        out
     }
 
     /// The far end pressed `n` digits now: tones in the recording, if it runs.
@@ -196,14 +243,28 @@ impl Call {
 }
 
 impl SavedRecording {
-    /// The recording as an 8 kHz mono 16-bit PCM WAV file (its first hour at most).
-    pub fn wav(&self) -> Vec<u8> {
-        crate::audio::wav(self.duration_ms.min(MAX_SERVED_MS), 8_000, &self.tones)
+    /// Everything heard: the far end's digits and the call's sounds.
+    fn all_sounds(&self) -> Vec<Sound> {
+        crate::audio::digit_tones(&self.tones).chain(self.sounds.iter().cloned()).collect()
+    }
+
+    /// The clips its sounds play (to load before making the WAV).
+    pub fn clip_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.sounds.iter().filter_map(|s| s.clip_id().map(str::to_owned)).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The recording as an 8 kHz mono 16-bit PCM WAV file (its first hour at most), with
+    /// the `clips` its sounds play.
+    pub fn wav(&self, clips: &crate::audio::Clips) -> Vec<u8> {
+        crate::audio::wav_of(self.duration_ms.min(MAX_SERVED_MS), crate::audio::CALL_RATE, &self.all_sounds(), clips)
     }
 
     /// The same audio as MPEG-1 Layer III, 48 kHz mono at 32 kbit/s (its first hour at
-    /// most: 14 MB).
+    /// most: 14 MB): its tones, with silence where a clip plays (see [`crate::media::mp3`]).
     pub fn mp3(&self) -> Vec<u8> {
-        crate::media::mp3::mp3(self.duration_ms.min(MAX_SERVED_MS), &self.tones)
+        crate::media::mp3::mp3(self.duration_ms.min(MAX_SERVED_MS), &self.all_sounds())
     }
 }

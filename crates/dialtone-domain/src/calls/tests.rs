@@ -652,7 +652,7 @@ fn recordings_pause_resume_and_are_saved_on_stop_or_hang_up() {
     let saved = &out.recordings[0];
     assert_eq!(saved.duration_ms, 7_000, "10 s less 3 s paused");
     assert_eq!(saved.tones, vec![(3_000, 3_250), (3_250, 3_500)]);
-    assert_eq!(crate::audio::duration_ms(&saved.wav()), Some(7_000));
+    assert_eq!(crate::audio::duration_ms(&saved.wav(&crate::audio::Clips::new())), Some(7_000));
     // A hang-up saves a running recording after call.hangup.
     c.record_start(&cmd(None, None), &rq, "r3", "http://h:1", secs(30)).unwrap();
     let out = c.hangup(&cmd(None, None), secs(40)).unwrap();
@@ -816,4 +816,110 @@ fn ai_sessions_are_one_at_a_time_and_end_with_the_call() {
     assert_eq!(types(&out), ["call.conversation.ended", "call.hangup"]);
     assert_eq!(out.events[0].payload["duration_sec"], 10);
     assert_eq!(out.events[0].payload["assistant_id"], "a1");
+}
+
+#[test]
+fn send_digits_are_scheduled_with_their_pauses() {
+    assert_eq!(send_schedule("12w3"), [(0, "12".to_owned()), (1_000, "3".to_owned())]);
+    assert_eq!(send_schedule("wwww200"), [(2_000, "200".to_owned())]);
+    assert_eq!(send_schedule("1W#ww"), [(0, "1".to_owned()), (1_250, "#".to_owned())]);
+    assert!(send_schedule("wW").is_empty());
+    for (v, at) in [
+        (json!({"send_digits_on_answer": "12x"}), "/send_digits_on_answer"),
+        (json!({"send_digits_on_answer": "1".repeat(65)}), "/send_digits_on_answer"),
+        (json!({"to": "+15550200001,12E"}), "/to"),
+    ] {
+        let mut b = json!({"connection_id": "123", "to": "+15550200001", "from": "+13125550001"});
+        for (k, x) in v.as_object().unwrap() {
+            b[k] = x.clone();
+        }
+        let e = DialRequest::parse(&Body::from_value(b).unwrap()).unwrap_err();
+        assert_eq!(e.pointer.as_deref(), Some(at));
+    }
+    assert_eq!(dial_req(json!({"send_digits_on_answer": "AD*#wW09"})).send_digits.as_deref(), Some("AD*#wW09"));
+    assert_eq!(dial_req(json!({"to": "+15550200001,w5"})).send_digits.as_deref(), Some("w5"));
+}
+
+#[test]
+fn an_outgoing_leg_sends_its_digits_on_the_outbound_track_once_answered() {
+    let (mut c, _) = dial(far_end::DEFAULT, json!({"send_digits_on_answer": "12w3"}));
+    assert!(c.sounds.is_empty(), "nothing before the answer");
+    c.on_timer(Timer::FarAnswer, secs(3));
+    let tones: Vec<(Track, u64, u64)> = c.sounds.iter().map(|(t, s)| (*t, s.start_ms, s.end_ms)).collect();
+    assert_eq!(tones, [(Track::Outbound, 0, 250), (Track::Outbound, 250, 500), (Track::Outbound, 1_000, 1_250)]);
+    // A stream opened 300 ms after the answer hears the rest: the second digit's last
+    // 200 ms at once, the third 700 ms on.
+    let ahead = c.sounds_ahead(secs(3) + ms(300));
+    assert_eq!(ahead.iter().map(|(_, s)| (s.start_ms, s.end_ms)).collect::<Vec<_>>(), [(0, 200), (700, 950)]);
+}
+
+#[test]
+fn an_incoming_leg_of_this_server_hears_the_callers_digits_after_answering() {
+    let (mut b, _) = Call::incoming(setup(Some("A")), None, None, t0());
+    b.caller_digits = Some("4w56".into());
+    let out = b.answer(&cmd(None, None), secs(2)).unwrap();
+    assert_eq!(types(&out), ["call.answered"]);
+    let presses: Vec<_> = out.timers.iter().filter(|(t, _)| matches!(t, Timer::FarPress { .. })).cloned().collect();
+    assert_eq!(presses, [(Timer::FarPress { seq: 1 }, secs(2)), (Timer::FarPress { seq: 2 }, secs(2) + ms(750))]);
+    // A gather running there counts them as the far end's digits.
+    b.command(&cmd(None, None), req("gather", json!({"maximum_digits": 3})), secs(2)).unwrap();
+    let first = b.on_timer(Timer::FarPress { seq: 1 }, secs(2));
+    assert_eq!(types(&first), ["call.dtmf.received"]);
+    let out = b.on_timer(Timer::FarPress { seq: 2 }, secs(2) + ms(750));
+    assert_eq!(types(&out), ["call.dtmf.received", "call.dtmf.received", "call.gather.ended"]);
+    assert_eq!(out.events[2].payload["digits"], "456");
+}
+
+#[test]
+fn a_scripted_far_ends_audio_is_recorded_where_it_fell() {
+    let script = far_end::Script::parse(
+        &Body::from_value(json!({"audio": {"tone_hz": 1000, "duration_ms": 2000, "after_ms": 1000}})).unwrap(),
+    )
+    .unwrap();
+    let (mut c, _) = dial(script.behaviour(), json!({}));
+    c.follow_script(Some(&script));
+    c.on_timer(Timer::FarAnswer, secs(3));
+    // Recording from 0.5 s after the answer, paused from 1.5 s to 2.5 s, stopped at 4 s.
+    let rq = RecordRequest::parse(&Body::from_value(json!({"format": "mp3", "channels": "single"})).unwrap()).unwrap();
+    c.record_start(&cmd(None, None), &rq, "r1", "http://h", secs(3) + ms(500)).unwrap();
+    c.record_pause(&cmd(None, None), None, false, secs(4) + ms(500)).unwrap();
+    c.record_pause(&cmd(None, None), None, true, secs(5) + ms(500)).unwrap();
+    let out = c.record_stop(&cmd(None, None), None, secs(7)).unwrap();
+    let saved = &out.recordings[0];
+    assert_eq!(saved.duration_ms, 2_500);
+    // The tone (1 s to 3 s after the answer): 1-1.5 s in the first stretch, 2.5-3 s in the second.
+    assert_eq!(
+        saved.sounds,
+        [crate::audio::Sound::tone(500, 1_000, 1000), crate::audio::Sound::tone(1_000, 1_500, 1000)]
+    );
+    let wav = saved.wav(&crate::audio::Clips::new());
+    let pcm: Vec<i16> = wav[44..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    assert!(pcm[..4_000].iter().all(|v| *v == 0));
+    let hz = crate::audio::crossing_hz(&pcm[4_000..12_000], 8_000);
+    assert!((990.0..1_010.0).contains(&hz), "{hz}");
+    assert!(pcm[12_000..].iter().all(|v| *v == 0));
+    // A stream opened 2 s after the answer plays the tone's last second at once.
+    assert_eq!(c.sounds_ahead(secs(5)), [(Track::Inbound, crate::audio::Sound::tone(0, 1_000, 1000))]);
+    c.hangup(&cmd(None, None), secs(5)).unwrap();
+    assert!(c.sounds_ahead(secs(5)).is_empty(), "an ended call sends nothing");
+}
+
+#[test]
+fn a_transfer_to_a_leg_of_this_server_bridges_when_that_leg_answers() {
+    // A is answered; the transfer dials T, whose peer B is the incoming leg at the number.
+    let mut a = answered();
+    a.transfer(&cmd(None, None), false).unwrap();
+    let (mut t, _) = Call::dial(setup(Some("B")), &dial_req(json!({})), None, t0());
+    t.transfer_of = Some(a.call_control_id.clone());
+    let (mut b, _) = Call::incoming(setup(Some(&t.call_control_id)), None, None, t0());
+    let out = b.answer(&cmd(None, None), secs(2)).unwrap();
+    let out = t.on_peer(&out.peer.unwrap(), secs(2));
+    assert_eq!(types(&out), ["call.answered", "call.bridged"]);
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::Bridge)));
+    a.on_link(&t.call_control_id, &Link::Bridge, secs(2));
+    // B hangs up: T ends, and with it A.
+    let out = b.hangup(&cmd(None, None), secs(9)).unwrap();
+    let out = t.on_peer(&out.peer.unwrap(), secs(9));
+    assert_eq!(out.link, Some((a.call_control_id.clone(), Link::Unbridged)));
+    assert_eq!(hangup_of(&a.on_link(&t.call_control_id, &Link::Unbridged, secs(9))).0, "normal_clearing");
 }

@@ -153,6 +153,15 @@ pub struct StreamSpec {
     pub bidirectional_codec: Option<String>,
 }
 
+/// A track of a call's audio: what the far end sends (`inbound`) or what the call sends it
+/// (`outbound`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Track {
+    Inbound,
+    Outbound,
+}
+
 /// Who the stream belongs to, for `start` and `stop`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallInfo {
@@ -165,8 +174,9 @@ pub struct CallInfo {
     pub client_state: Option<String>,
 }
 
-/// One stream's protocol state: sequence numbers, chunk counters, the far end's digit
-/// tones, and the audio the application queued to play into the call.
+/// One stream's protocol state: sequence numbers, chunk counters, the sounds of each track
+/// (digit tones, the far end's audio, digits sent on answer), and the audio the
+/// application queued to play into the call.
 #[derive(Debug)]
 pub struct Stream {
     spec: StreamSpec,
@@ -176,8 +186,11 @@ pub struct Stream {
     seq: u64,
     /// 20 ms frames elapsed since `start`.
     frames: u64,
-    /// The far end's digit tones, in ms since `start`.
-    tones: Vec<(u64, u64)>,
+    /// The sounds of the inbound and outbound tracks, in ms since `start`.
+    inbound: Vec<audio::Sound>,
+    outbound: Vec<audio::Sound>,
+    /// The clips those sounds play.
+    clips: audio::Clips,
     /// Audio the application sent back, at the stream codec's rate, not yet played.
     queued: VecDeque<i16>,
     /// Marks waiting for the audio ahead of them: (samples played when due, name).
@@ -196,7 +209,9 @@ impl Stream {
             codec,
             seq: 0,
             frames: 0,
-            tones: Vec::new(),
+            inbound: Vec::new(),
+            outbound: Vec::new(),
+            clips: audio::Clips::new(),
             queued: VecDeque::new(),
             marks: VecDeque::new(),
             played: 0,
@@ -245,9 +260,9 @@ impl Stream {
     }
 
     /// The next 20 ms of the call: one `media` frame per streamed track (`inbound`: what
-    /// the far end sends, silence with a tone per digit pressed; `outbound`: what the call
-    /// plays to the far end, the application's audio in bidirectional mode, else silence),
-    /// then any mark whose audio has finished playing.
+    /// the far end sends, its script's audio and a tone per digit pressed; `outbound`: what
+    /// the call sends the far end, digits sent on answer and the application's audio in
+    /// bidirectional mode), then any mark whose audio has finished playing.
     pub fn tick(&mut self) -> Vec<Value> {
         let n = self.codec.frame_samples();
         let from = self.frames * n as u64;
@@ -261,7 +276,7 @@ impl Stream {
             _ => (true, false),
         };
         if inbound {
-            let samples: Vec<i16> = audio::samples_at(self.codec.sample_rate(), from, n, &self.tones).collect();
+            let samples = audio::render(self.codec.sample_rate(), from, n, &self.inbound, &self.clips);
             out.push(self.media("inbound", chunk, timestamp, &samples));
         }
         // The application's audio plays whether or not its track is streamed.
@@ -269,6 +284,12 @@ impl Stream {
         let mut samples: Vec<i16> = self.queued.drain(..take).collect();
         self.played += take as u64;
         samples.resize(n, 0);
+        if !self.outbound.is_empty() {
+            let sounds = audio::render(self.codec.sample_rate(), from, n, &self.outbound, &self.clips);
+            for (s, v) in samples.iter_mut().zip(sounds) {
+                *s = s.saturating_add(v);
+            }
+        }
         if outbound {
             out.push(self.media("outbound", chunk, timestamp, &samples));
         }
@@ -277,6 +298,7 @@ impl Stream {
                 out.push(self.mark(&name));
             }
         }
+        self.forget_past();
         out
     }
 
@@ -301,7 +323,7 @@ impl Stream {
         let mut out = Vec::new();
         for (i, d) in digits.chars().enumerate() {
             let start = at + i as u64 * DIGIT_TONE_MS;
-            self.tones.push((start, start + DIGIT_TONE_MS));
+            self.inbound.push(audio::Sound::tone(start, start + DIGIT_TONE_MS, audio::DIGIT_HZ));
             out.push(json!({
                 "event": "dtmf",
                 "sequence_number": self.next_seq(),
@@ -310,10 +332,36 @@ impl Stream {
                 "dtmf": {"digit": d.to_string()},
             }));
         }
-        // Tones long past are forgotten, so a long call keeps a short list.
-        let now = self.frames * FRAME_MS;
-        self.tones.retain(|(_, end)| *end > now);
+        self.forget_past();
         out
+    }
+
+    /// `sounds` (ms from now) play on `track` from the next frame on; `clips` has the
+    /// clips they play.
+    pub fn play(&mut self, track: Track, sounds: &[audio::Sound], clips: &audio::Clips) {
+        let at = self.frames * FRAME_MS;
+        let list = match track {
+            Track::Inbound => &mut self.inbound,
+            Track::Outbound => &mut self.outbound,
+        };
+        list.extend(sounds.iter().filter_map(|s| s.window(0, u64::MAX, at)));
+        for s in sounds {
+            if let Some(id) = s.clip_id()
+                && let Some(c) = clips.get(id)
+            {
+                self.clips.insert(id.to_owned(), c.clone());
+            }
+        }
+        self.forget_past();
+    }
+
+    /// Sounds long past are forgotten (and their clips), so a long call keeps short lists.
+    fn forget_past(&mut self) {
+        let now = self.frames * FRAME_MS;
+        self.inbound.retain(|s| s.end_ms > now);
+        self.outbound.retain(|s| s.end_ms > now);
+        let (inbound, outbound) = (&self.inbound, &self.outbound);
+        self.clips.retain(|id, _| inbound.iter().chain(outbound).any(|s| s.clip_id() == Some(id)));
     }
 
     /// The last frame: the stream stops (streaming_stop, or the call ended).
@@ -485,6 +533,28 @@ mod tests {
         }
         let m = s.tick();
         assert!(Codec::Pcma.decode(&payload(&m[0])).iter().all(|x| x.abs() < 16));
+    }
+
+    #[test]
+    fn sounds_play_on_their_track_from_the_next_frame() {
+        let mut s = Stream::new(spec("both_tracks", None, None), call());
+        s.start();
+        s.tick();
+        let clip: std::sync::Arc<[i16]> = vec![4_000i16; 8_000].into();
+        let clips = audio::Clips::from([("c".to_owned(), clip)]);
+        let clip_sound =
+            audio::Sound { start_ms: 40, end_ms: 60, source: audio::Source::Clip { id: "c".into(), from_ms: 0 } };
+        s.play(Track::Inbound, &[audio::Sound::tone(0, 40, 1_000), clip_sound], &clips);
+        s.play(Track::Outbound, &[audio::Sound::tone(20, 40, 2_000)], &audio::Clips::new());
+        let frames: Vec<Vec<Value>> = (0..4).map(|_| s.tick()).collect();
+        let pcm = |f: &Value| Codec::Pcmu.decode(&payload(f));
+        let hz = audio::crossing_hz(&[pcm(&frames[0][0]), pcm(&frames[1][0])].concat(), 8_000);
+        assert!((900.0..1_100.0).contains(&hz), "inbound 1 kHz: {hz}");
+        assert!(pcm(&frames[0][1]).iter().all(|v| v.abs() < 16), "outbound silent at first");
+        assert!(pcm(&frames[1][1]).iter().any(|v| v.abs() > 4_000), "then the outbound tone");
+        assert!(pcm(&frames[2][0]).iter().all(|v| (3_700..4_300).contains(v)), "the clip's samples");
+        assert!(pcm(&frames[3][0]).iter().all(|v| v.abs() < 16), "and silence after");
+        assert!(s.clips.is_empty() && s.inbound.is_empty(), "past sounds are forgotten");
     }
 
     #[test]

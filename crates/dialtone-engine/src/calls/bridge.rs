@@ -35,9 +35,9 @@ impl Engine {
         })
     }
 
-    /// `actions/transfer`: dials `to` (the simulated far end) as a new leg of this call's
-    /// session; it is bridged with this one when it answers, and this one ends if it does
-    /// not.
+    /// `actions/transfer`: dials `to` as a new leg of this call's session (the simulated
+    /// far end, or a number of this server, where it arrives as an incoming call); it is
+    /// bridged with this one when it answers, and this one ends if it does not.
     pub async fn transfer(&self, caller: &Account, id: &str, body: &Body) -> Result<()> {
         let cmd = Command::parse(body)?;
         body.req_str("to")?;
@@ -62,17 +62,11 @@ impl Engine {
                 None => dial.remove("client_state"),
             };
             let req = DialRequest::parse(&Body(dial))?;
-            let (behaviour, script) = match self.destination(&call.account_id, &req.to).await? {
-                Destination::Far(b, s) => (b, s),
-                Destination::OnNet(..) => {
-                    return Err(ApiError::invalid(
-                        "to",
-                        "Transferring to a number of this server is not simulated yet; transfer to an outside number.",
-                    ));
-                }
-            };
+            let dest = self.destination(&call.account_id, &req.to).await?;
             let routing = call.routing.clone().with_overrides(body)?;
             let out = call.transfer(&cmd, park)?;
+            // A number of this server: the new leg rings it as an incoming call there.
+            let peer_ids = matches!(dest, Destination::OnNet(..)).then(|| Ids::new(None));
             let setup = Setup {
                 ids: Ids::new(Some(&call.call_session_id)),
                 account_id: call.account_id.clone(),
@@ -83,14 +77,20 @@ impl Engine {
                 routing,
                 tags: vec![],
                 shaken_stir: false,
-                peer: None,
+                peer: peer_ids.as_ref().map(|p| p.call_control_id.clone()),
             };
-            let (mut leg, leg_out) = Call::dial(setup, &req, Some(behaviour), now);
+            let (far, script) = match &dest {
+                Destination::Far(b, s) => (Some(b.clone()), s.clone()),
+                Destination::OnNet(..) => (None, None),
+            };
+            let (mut leg, leg_out) = Call::dial(setup, &req, far, now);
             leg.transfer_of = Some(call.call_control_id.clone());
-            leg.far_scripted = script.is_some();
-            leg.far_script_presses = script.and_then(|s| s.presses());
+            leg.follow_script(script.as_ref());
             let mut cs = schedule(ChangeSet::new(), &mut leg, &leg_out, now);
             cs = cs.insert(call_doc(&leg, now));
+            if let (Destination::OnNet(on_net), Some(peer_ids)) = (dest, peer_ids) {
+                cs = arrive(cs, *on_net, peer_ids, &req, &leg, now);
+            }
             let cs = self.transition(cs, doc, call, out, now).await?;
             self.commit(&cs).await
         })

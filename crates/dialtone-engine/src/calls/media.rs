@@ -31,10 +31,15 @@ fn length_of(bytes: &[u8]) -> AudioLength {
 
 /// Fetches `audio_url` (or decodes `playback_content`) and measures it.
 async fn fetch(source: &AudioSource) -> AudioLength {
-    let url = match source {
-        AudioSource::Content(bytes) => return length_of(bytes),
-        AudioSource::Url(u) => u,
-    };
+    match source {
+        AudioSource::Content(bytes) => length_of(bytes),
+        AudioSource::Url(u) => length_of(&fetch_bytes(u).await?),
+    }
+}
+
+/// The bytes at `url` (at most [`MAX_AUDIO_BYTES`]); `Err` is a playback failure status
+/// (`file_not_found` for a 404, else `failed`) and why.
+pub(super) async fn fetch_bytes(url: &str) -> std::result::Result<Vec<u8>, (&'static str, String)> {
     let resp = match http().get(url).send().await {
         Ok(r) => r,
         Err(e) => return Err(("failed", format!("The audio could not be fetched: {e}"))),
@@ -63,7 +68,7 @@ async fn fetch(source: &AudioSource) -> AudioLength {
             Err(e) => return Err(("failed", format!("The audio could not be fetched: {e}"))),
         }
     }
-    length_of(&bytes)
+    Ok(bytes)
 }
 
 impl Engine {

@@ -53,6 +53,12 @@ impl Engine {
         let doc = self.store.get(RECORDING_KIND, id).await.map_err(store_err)?.ok_or_else(ApiError::not_found)?;
         serde_json::from_value(doc.data).map_err(|_| ApiError::unexpected())
     }
+
+    /// A saved recording's WAV file, with the clips it plays.
+    pub async fn recording_wav(&self, r: &SavedRecording) -> Result<Vec<u8>> {
+        let clips = self.clips(&r.clip_ids()).await?;
+        Ok(r.wav(&clips))
+    }
 }
 
 /// Keeps the recordings an outcome finished.

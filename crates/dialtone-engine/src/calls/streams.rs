@@ -17,7 +17,7 @@
 
 use super::*;
 use dialtone_domain::calls::{STREAM_JOB, StreamOp};
-use dialtone_domain::media::stream::{Stream, StreamSpec};
+use dialtone_domain::media::stream::{Stream, StreamSpec, Track};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -108,7 +108,7 @@ pub async fn run_stream_op(engine: Engine, job: Job) -> HandlerResult {
             if let Some(call) = call.filter(|c| c.is_alive())
                 && let Some(spec) = call.stream().filter(|s| s.stream_id == stream_id).cloned()
             {
-                engine.open_stream(&call, spec);
+                engine.open_stream(&call, spec).await.map_err(|e| e.detail)?;
             }
         }
         StreamOp::Dtmf { stream_id, digits } => engine.streams.send(&stream_id, Control::Dtmf(digits)),
@@ -118,20 +118,30 @@ pub async fn run_stream_op(engine: Engine, job: Job) -> HandlerResult {
 }
 
 impl Engine {
-    /// Starts the task of `spec` on `call`, unless this process already runs it.
-    fn open_stream(&self, call: &Call, spec: StreamSpec) {
+    /// Starts the task of `spec` on `call`, unless this process already runs it. The
+    /// stream plays the call's sounds still to come (a far end's audio, digits sent on
+    /// answer) from its first frame on.
+    async fn open_stream(&self, call: &Call, spec: StreamSpec) -> Result<()> {
+        let sounds = call.sounds_ahead(self.clock.now());
+        let ids: Vec<String> = sounds.iter().filter_map(|(_, s)| s.clip_id().map(str::to_owned)).collect();
+        let clips = self.clips(&ids).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         {
-            let Ok(mut live) = self.streams.live.lock() else { return };
+            let Ok(mut live) = self.streams.live.lock() else { return Ok(()) };
             if live.contains_key(&spec.stream_id) {
-                return;
+                return Ok(());
             }
             live.insert(spec.stream_id.clone(), tx);
         }
         let url = spec.url.clone();
-        let stream = Stream::new(spec, call.stream_call_info());
+        let mut stream = Stream::new(spec, call.stream_call_info());
+        for track in [Track::Inbound, Track::Outbound] {
+            let on: Vec<_> = sounds.iter().filter(|(t, _)| *t == track).map(|(_, s)| s.clone()).collect();
+            stream.play(track, &on, &clips);
+        }
         let task = StreamTask { engine: self.clone(), call_control_id: call.call_control_id.clone(), url };
         tokio::spawn(task.run(stream, rx));
+        Ok(())
     }
 
     /// Reopens the streams of live calls (at start: the tasks of a previous run are gone).
@@ -143,7 +153,7 @@ impl Engine {
             if call.is_alive()
                 && let Some(spec) = call.stream().cloned()
             {
-                self.open_stream(&call, spec);
+                self.open_stream(&call, spec).await?;
                 n += 1;
             }
         }

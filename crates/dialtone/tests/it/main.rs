@@ -18,6 +18,7 @@ mod surface;
 mod users;
 mod video;
 mod voice;
+mod voice_far_end;
 mod voice_media;
 mod voice_rules;
 mod voice_streaming;

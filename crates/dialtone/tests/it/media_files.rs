@@ -179,9 +179,10 @@ fn opus_silence_decodes_to_zero_samples_of_the_exact_length() {
 
 #[test]
 fn call_recording_mp3_probes_as_mpeg1_layer3_and_decodes_to_the_exact_length_with_its_tones() {
+    use dialtone_domain::audio::Sound;
     use dialtone_domain::media::mp3::mp3;
     for ms in [1_000u64, 65_010] {
-        let file = TempFile::new("mp3", &mp3(ms, &[(250, 500)]));
+        let file = TempFile::new("mp3", &mp3(ms, &[Sound::tone(250, 500, 440)]));
         let info = probe(&file);
         let stream = &info["streams"][0];
         assert_eq!(stream["codec_name"], "mp3");
@@ -212,5 +213,28 @@ fn call_recording_mp3_probes_as_mpeg1_layer3_and_decodes_to_the_exact_length_wit
         let w = &samples[300 * 48..400 * 48];
         let crossings = w.windows(2).filter(|p| (p[0] < 0) != (p[1] < 0)).count();
         assert!((80..96).contains(&crossings), "{crossings} crossings in 100 ms");
+    }
+}
+
+#[test]
+fn call_recording_mp3_plays_any_tone_at_its_frequency() {
+    use dialtone_domain::audio::{Sound, crossing_hz};
+    use dialtone_domain::media::mp3::{coded_hz, mp3};
+    for hz in [1_000u32, 2_600, 3_900] {
+        let file = TempFile::new("mp3", &mp3(1_000, &[Sound::tone(200, 800, hz)]));
+        let out = tool("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&file.0)
+            .args(["-f", "s16le", "-"])
+            .output()
+            .expect("run ffmpeg");
+        assert!(out.status.success() && out.stderr.is_empty(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+        let samples: Vec<i16> = out.stdout.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+        let heard = crossing_hz(&samples[300 * 48..700 * 48], 48_000);
+        assert!((heard - coded_hz(hz)).abs() < 30.0, "{hz} Hz is heard at {heard} Hz");
+        assert!((coded_hz(hz) - f64::from(hz)).abs() <= 21.0);
+        let peak = samples[300 * 48..700 * 48].iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+        assert!((4_000..14_000).contains(&peak), "{hz} Hz peak {peak}");
+        assert!(samples[..150 * 48].iter().all(|s| *s == 0), "silence before it");
     }
 }

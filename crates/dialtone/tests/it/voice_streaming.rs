@@ -71,7 +71,7 @@ impl WsApp {
     }
 
     /// The next frame (waits at most 20 s, so a broken stream fails instead of hanging).
-    async fn next(&mut self) -> (usize, Value) {
+    pub(crate) async fn next(&mut self) -> (usize, Value) {
         tokio::time::timeout(Duration::from_secs(20), self.frames.recv())
             .await
             .expect("a frame within 20 s")
