@@ -215,8 +215,19 @@ impl Engine {
     pub async fn room_participant(&self, account_id: &str, id: &str) -> Result<(Session, Participant)> {
         let not_found = || ApiError::not_found().detail("The room participant does not exist.");
         let pointer = self.store.get(sessions::PARTICIPANT_KIND, id).await.map_err(store_err)?;
-        let Some(sid) = pointer.filter(|d| d.account_id == account_id).and_then(|d| d.parent_id) else {
-            return Err(not_found());
+        let sid = match pointer {
+            Some(d) if d.account_id == account_id => d.parent_id.ok_or_else(not_found)?,
+            Some(_) => return Err(not_found()),
+            // A participant who joined before participants had documents of their own
+            // (an older database): look through the account's sessions.
+            None => {
+                for s in self.room_sessions(account_id, None).await? {
+                    if let Some(p) = s.participant(id).cloned() {
+                        return Ok((s, p));
+                    }
+                }
+                return Err(not_found());
+            }
         };
         let (_, s) = self.load_session(account_id, &sid).await?;
         let p = s.participant(id).cloned().ok_or_else(not_found)?;

@@ -44,9 +44,11 @@ pub struct Composition {
     /// As read: what the file shows.
     #[serde(default)]
     pub layout: Layout,
-    /// The session's video tracks, in the order participants joined.
+    /// The session's video tracks, in the order participants joined. `None` in a
+    /// composition stored before layouts were applied: its file stays the test pattern it
+    /// was made as (and its recorded `size_bytes` stays true).
     #[serde(default)]
-    pub sources: Vec<Source>,
+    pub sources: Option<Vec<Source>>,
     pub webhooks: WebhookFields,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
@@ -109,7 +111,7 @@ impl Composition {
             height,
             video_layout,
             layout,
-            sources,
+            sources: Some(sources),
             webhooks,
             started_at: session.created_at,
             ended_at,
@@ -125,7 +127,8 @@ impl Composition {
     /// The pictures of the file, each from its start in milliseconds: the tiles of the
     /// layout at that moment, each source in its own colour, over black.
     pub fn pictures(&self) -> impl Iterator<Item = (u64, Frame)> + '_ {
-        layout::scenes(&self.layout, &self.sources, self.duration_ms, self.width, self.height).into_iter().map(
+        let sources = self.sources.as_deref().unwrap_or_default();
+        layout::scenes(&self.layout, sources, self.duration_ms, self.width, self.height).into_iter().map(
             |scene| {
                 let mut f = Frame::new(self.width, self.height, BLACK);
                 for t in &scene.tiles {
@@ -138,6 +141,9 @@ impl Composition {
 
     /// The MP4 file.
     pub fn file(&self) -> Vec<u8> {
+        if self.sources.is_none() {
+            return crate::media::mp4::test_pattern(self.width, self.height, self.duration_ms.max(1)).unwrap_or_default();
+        }
         crate::media::mp4::slideshow(self.width, self.height, self.duration_ms.max(1), self.pictures())
             .unwrap_or_default()
     }
@@ -322,6 +328,23 @@ mod tests {
         assert_eq!(p["download_url"], "http://h/_dialtone/video/compositions/c.mp4");
         assert_eq!(c.size_bytes, Some(7000));
         assert_eq!(c.step(|_| 1, t), Step::Done);
+    }
+
+    #[test]
+    fn a_composition_stored_before_layouts_keeps_its_test_pattern() {
+        let t = crate::query::parse_time("2024-05-01T10:00:00Z").unwrap();
+        let (mut s, _) = Session::start("s".into(), "r", "a", "http://h", t);
+        s.end(t + chrono::Duration::seconds(2)).unwrap();
+        let body = Body::from_value(json!({"resolution": "320x180"})).unwrap();
+        let c = Composition::create(&body, &s, "c".into(), "http://h", t).unwrap();
+        let mut stored = c.to_value();
+        stored.as_object_mut().unwrap().remove("sources");
+        let old = Composition::from_value(&stored).unwrap();
+        assert_eq!(old.sources, None);
+        assert_eq!(old.file(), crate::media::mp4::test_pattern(320, 180, 2000).unwrap());
+        // A new composition with no video track is black, not the test pattern.
+        assert_eq!(c.sources, Some(vec![]));
+        assert_ne!(c.file(), old.file());
     }
 
     #[test]

@@ -153,8 +153,12 @@ impl Engine {
             if call.is_alive()
                 && let Some(spec) = call.stream().cloned()
             {
-                self.open_stream(&call, spec).await?;
-                n += 1;
+                // One call's stream that cannot be reopened (its audio unreadable) must not
+                // keep the others closed.
+                match self.open_stream(&call, spec).await {
+                    Ok(()) => n += 1,
+                    Err(e) => tracing::warn!(call = %call.call_control_id, error = %e, "media stream not reopened"),
+                }
             }
         }
         Ok(n)

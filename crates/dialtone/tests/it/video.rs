@@ -439,6 +439,13 @@ async fn a_participant_is_found_by_id_in_its_own_account_only() {
     // After leaving, the same lookup shows it left.
     s.post(&format!("/_dialtone/sim/rooms/{rid}/leave"), json!({"participant_id": id(&a)})).await;
     assert!(s.get(&format!("/v2/room_participants/{}", id(&a))).await.body["data"]["left_at"].is_string());
+    // A participant of an older database has no document of its own: still found, in its
+    // own account only.
+    let no_doc = dialtone_store::ChangeSet::new().delete(dialtone_domain::video::sessions::PARTICIPANT_KIND, &id(&a));
+    s.engine.store.apply(&no_doc).await.unwrap();
+    let old = s.get(&format!("/v2/room_participants/{}", id(&a))).await;
+    assert_eq!((old.status, old.body["data"]["context"].as_str()), (200, Some("alice")), "{}", old.text);
+    assert_eq!(other.get(&format!("/v2/room_participants/{}", id(&a))).await.status, 404);
 }
 
 #[tokio::test]
