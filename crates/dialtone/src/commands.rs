@@ -363,6 +363,25 @@ pub async fn webhooks(conn: Conn, cmd: Webhooks) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What an event is about, for its one-line summary: the call, message, room or order.
+fn subject(ev: &telnyx::Event) -> String {
+    use telnyx::EventKind;
+    let id = match &ev.kind {
+        // A link click has no payload: its data is the click.
+        EventKind::LinkClicked(c) => c.message_id.clone(),
+        EventKind::MessageSent(m) | EventKind::MessageFinalized(m) | EventKind::MessageReceived(m) => m.id.clone(),
+        EventKind::NumberOrderComplete(o) => o.id.clone(),
+        _ => {
+            let payload = ev.raw["data"]["payload"].as_object();
+            payload
+                .and_then(|p| ["call_control_id", "room_id", "id"].iter().find_map(|k| p.get(*k)))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }
+    };
+    id.unwrap_or_else(|| "-".to_owned())
+}
+
 /// Verifies and prints one webhook; answers 200, or 400 when it does not verify.
 fn receive(
     verifier: &telnyx::WebhookVerifier,
@@ -381,11 +400,7 @@ fn receive(
             let _ = if json_out {
                 writeln!(out, "{}", serde_json::to_string(&ev.raw).unwrap_or_default())
             } else {
-                let payload = ev.raw["data"]["payload"].as_object();
-                let id = payload
-                    .and_then(|p| ["call_control_id", "id", "room_id"].iter().find_map(|k| p.get(*k)))
-                    .and_then(Value::as_str)
-                    .unwrap_or("-");
+                let id = subject(&ev);
                 writeln!(
                     out,
                     "{}  {}  {}  attempt {}  event {}",

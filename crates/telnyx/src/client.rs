@@ -217,13 +217,14 @@ impl Request {
 }
 
 impl Client {
-    /// A client from `TELNYX_API_KEY`, `TELNYX_BASE_URL` (default Telnyx's) and
-    /// `TELNYX_PUBLIC_KEY` (optional, for webhooks).
+    /// A client from `TELNYX_API_KEY` (required), `TELNYX_BASE_URL` (default Telnyx's) and
+    /// `TELNYX_PUBLIC_KEY` (optional, for [`Client::webhooks`]), with the default retries and
+    /// timeouts. Without a key it fails with [`Error::Config`] naming the variable.
     pub fn from_env() -> Result<Client> {
-        let mut b = Client::builder();
-        if let Ok(k) = std::env::var("TELNYX_API_KEY") {
-            b = b.api_key(k);
-        }
+        let key = std::env::var("TELNYX_API_KEY").ok().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            Error::Config("TELNYX_API_KEY is not set: set it, or build the client with Client::builder()".into())
+        })?;
+        let mut b = Client::builder().api_key(key.trim());
         if let Ok(u) = std::env::var("TELNYX_BASE_URL")
             && !u.is_empty()
         {

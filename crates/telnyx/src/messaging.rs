@@ -19,7 +19,7 @@
 
 use crate::client::{Client, Retry};
 use crate::error::Result;
-use crate::model::{list_params, model, request, string_enum};
+use crate::model::{list_params, model, request};
 use crate::pagination::{Page, Pages};
 use crate::resource::seg;
 use reqwest::Method;
@@ -58,20 +58,8 @@ model! {
     }
 }
 
-string_enum! {
-    /// Where a message stands for one recipient.
-    pub enum RecipientStatus {
-        Queued = "queued",
-        Sending = "sending",
-        Sent = "sent",
-        Delivered = "delivered",
-        SendingFailed = "sending_failed",
-        DeliveryFailed = "delivery_failed",
-        DeliveryUnconfirmed = "delivery_unconfirmed",
-        Cancelled = "cancelled",
-        Webhook = "webhook_delivered",
-    }
-}
+/// Where a message stands for one recipient (shared with the message webhooks).
+pub use crate::webhooks::RecipientStatus;
 
 model! {
     /// One recipient of a message and how it fared.

@@ -135,3 +135,41 @@ async fn webhooks_listen_verifies_and_prints_each_event() {
     assert_eq!(forged.status(), 400);
     let _ = child.kill().await;
 }
+
+/// A link click (Telnyx sends it, Dialtone does not) has no event type or payload: the
+/// listener still verifies it with the key given and prints it with its message id.
+#[tokio::test]
+async fn webhooks_listen_prints_a_link_click() {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    let s = Server::start().await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["webhooks", "listen", "--listen", "127.0.0.1:0", "--public-key", &public])
+        .env("TELNYX_BASE_URL", format!("{}/v2", s.client.base))
+        .env("TELNYX_API_KEY", ROOT_KEY)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let url = first.strip_prefix("Listening for webhooks on ").unwrap().to_owned();
+    let body = r#"{"data":{"record_type":"link_clicked","url":"https://example.com","to":"+13125550001","message_id":"7ee4241c-f127-47e5-9c34-3aac291f8058","time_clicked":"2019-04-01T14:45:45.450Z"}}"#;
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let sig = key.sign(format!("{ts}|{body}").as_bytes());
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("telnyx-signature-ed25519", base64::engine::general_purpose::STANDARD.encode(sig.to_bytes()))
+        .header("telnyx-timestamp", ts)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let printed =
+        tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(printed.contains("link_clicked") && printed.contains("7ee4241c-f127-47e5-9c34-3aac291f8058"), "{printed}");
+    let _ = child.kill().await;
+}

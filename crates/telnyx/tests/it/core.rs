@@ -166,10 +166,13 @@ async fn each_status_class_has_its_variant_with_errors_and_body() {
         (404, |e| matches!(e, Error::NotFound(_))),
         (409, |e| matches!(e, Error::Conflict(_))),
         (422, |e| matches!(e, Error::UnprocessableEntity(_))),
+        (429, |e| matches!(e, Error::RateLimit(_))),
+        (500, |e| matches!(e, Error::InternalServer(_))),
+        (503, |e| matches!(e, Error::InternalServer(_))),
         (405, |e| matches!(e, Error::Status(_))),
     ];
     for (status, is) in cases {
-        // 409 is retried: script it three times.
+        // 409, 429 and 5xx are retried: script them three times.
         let (client, _) = scripted(vec![answer(status, body), answer(status, body), answer(status, body)]).await;
         let client = Client::builder().api_key("k").base_url(client.base_url()).max_retries(0).build().unwrap();
         let err = client.messages().retrieve("x").await.unwrap_err();
@@ -272,4 +275,174 @@ async fn pages_stop_at_an_empty_page_or_at_total_pages() {
     // It is a futures Stream.
     fn is_stream<S: Stream + Send + 'static>(_: &S) {}
     is_stream(&s);
+}
+
+/// Resolves every name to the next address of a list (the last one from then on) and counts
+/// the look-ups: one per attempt that opens a connection.
+struct Steer {
+    addrs: Vec<std::net::SocketAddr>,
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+impl reqwest::dns::Resolve for Steer {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let n = self.lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let addr = self.addrs[n.min(self.addrs.len() - 1)];
+        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
+    }
+}
+
+/// An address nothing listens on: connecting to it is refused.
+fn refused_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn addr_of(client: &Client) -> std::net::SocketAddr {
+    client.base_url().trim_start_matches("http://").trim_end_matches("/v2").parse().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_is_sent_again_when_the_connection_was_refused() {
+    let (live, script) = scripted(vec![answer(200, r#"{"data":{"id":"m1"}}"#)]).await;
+    // The first attempt goes to a closed port, the retry to the live server.
+    let steer = Arc::new(Steer { addrs: vec![refused_addr(), addr_of(&live)], lookups: Default::default() });
+    let http = reqwest::Client::builder().dns_resolver(steer.clone()).build().unwrap();
+    let client = Client::builder()
+        .api_key("k")
+        .base_url("http://api.telnyx.test/v2")
+        .http_client(http)
+        .timeout(None)
+        .deadline(None)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let m = client.messages().send(SendMessage::new("+13125550001").text("hi")).await.unwrap();
+    assert_eq!(m.id.as_deref(), Some("m1"));
+    assert_eq!(steer.lookups.load(std::sync::atomic::Ordering::SeqCst), 2, "two attempts");
+    let seen = script.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "the refused attempt never reached a server");
+    assert_eq!(seen[0].headers["x-stainless-retry-count"], "1");
+    // After the usual backoff.
+    let waited = seen[0].at - started;
+    assert!(waited >= Duration::from_millis(375) && waited <= Duration::from_millis(500), "{waited:?}");
+}
+
+/// A server that reads each request whole and then closes the connection without an answer
+/// (or, with `hold`, keeps it open and never answers). Counts the requests it read.
+async fn reads_then_fails(hold: bool) -> (Client, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if hold {
+                    std::future::pending::<()>().await;
+                }
+            });
+        }
+    });
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(format!("http://{addr}/v2"))
+        .timeout(Some(Duration::from_secs(5)))
+        .deadline(None)
+        .build()
+        .unwrap();
+    (client, count)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_reached_the_server_is_never_sent_again() {
+    use std::sync::atomic::Ordering::SeqCst;
+    // The server read the message and hung up: it may have been sent.
+    let (client, count) = reads_then_fails(false).await;
+    let err = client.messages().send(SendMessage::new("+13125550001").text("hi")).await.unwrap_err();
+    let Error::Connection(e) = &err else { panic!("{err:?}") };
+    assert!(!e.is_connect(), "{e:?}");
+    assert_eq!(count.load(SeqCst), 1);
+    // The same failure on a read is retried: the server was there to take the retries.
+    let err = client.messages().retrieve("m1").await.unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(count.load(SeqCst), 1 + 3);
+
+    // The server read the order and never answered: a timeout, not re-sent either.
+    let (client, count) = reads_then_fails(true).await;
+    let order = telnyx::messaging::CreateNumberOrder::new();
+    let err = client.number_orders().create(order).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert_eq!(count.load(SeqCst), 1);
+    // A read that times out is retried.
+    assert!(matches!(client.messages().retrieve("m1").await, Err(Error::Timeout)));
+    assert_eq!(count.load(SeqCst), 1 + 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_cuts_an_attempt_short() {
+    let (client, count) = reads_then_fails(true).await;
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(client.base_url())
+        .timeout(Some(Duration::from_secs(60)))
+        .deadline(Some(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.messages().retrieve("m1").await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "cut at the deadline, not at 60 s: {took:?}"
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1, "no retry starts past the deadline");
+}
+
+#[tokio::test]
+async fn a_2xx_that_is_not_the_answer_is_a_decode_error_with_the_body() {
+    let (client, _) = scripted(vec![answer(200, "<html>maintenance</html>")]).await;
+    let err = client.messages().retrieve("x").await.unwrap_err();
+    let Error::Decode { body, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(body, "<html>maintenance</html>");
+    assert_eq!(err.status(), None);
+}
+
+#[tokio::test]
+async fn a_page_stream_runs_in_a_spawned_task() {
+    let page = |ids: &[&str], n: u32| {
+        let data: Vec<_> = ids.iter().map(|i| serde_json::json!({"id": i})).collect();
+        answer(200, &serde_json::json!({"data": data, "meta": {"page_number": n, "total_pages": 2}}).to_string())
+    };
+    let (client, script) = scripted(vec![page(&["a", "b"], 1), page(&["c"], 2)]).await;
+    let stream = client.messaging_profiles().list_all(&ListMessagingProfiles::new().page_size(2));
+    drop(client);
+    // The stream owns its client: it outlives the one it came from and moves into a task.
+    let all = tokio::spawn(stream.collect_all()).await.unwrap().unwrap();
+    assert_eq!(all.iter().map(|p| p.id.clone().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(script.seen.lock().unwrap().len(), 2, "stops at total_pages");
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod core;
+mod env;
 mod messaging;
 mod server;
 mod video;

@@ -5,6 +5,7 @@ use crate::server::Dialtone;
 use serde_json::json;
 use telnyx::Error;
 use telnyx::messaging::*;
+use telnyx::webhooks::{EventKind, MessageDirection, MessageType};
 
 /// A profile and an owned SMS number assigned to it.
 async fn number_with_profile(d: &Dialtone, webhook: Option<&str>) -> (MessagingProfile, String, String) {
@@ -159,13 +160,24 @@ async fn every_kind_of_send_and_its_errors() {
     // The webhooks of that message parse as typed events.
     let verifier = d.client.webhooks().unwrap();
     let delivered = crate::webhooks::wait_for(&got, 3).await;
-    let types: Vec<String> =
-        delivered.iter().map(|(_, b)| telnyx::Event::parse(b).unwrap().event_type().to_owned()).collect();
-    assert!(types.contains(&"message.sent".to_owned()) && types.contains(&"message.finalized".to_owned()), "{types:?}");
-    for (_, body) in &delivered {
-        assert!(telnyx::Event::parse(body).is_ok());
+    let mut types = Vec::new();
+    for (h, body) in &delivered {
+        let signature = h["telnyx-signature-ed25519"].to_str().unwrap();
+        verifier.verify(body, signature, h["telnyx-timestamp"].to_str().unwrap()).unwrap();
+        let ev = telnyx::Event::parse(body).unwrap();
+        types.push(ev.event_type().to_owned());
+        let (EventKind::MessageSent(p) | EventKind::MessageFinalized(p)) = &ev.kind else { continue };
+        assert_eq!(p.id, m.id);
+        assert_eq!(p.direction, Some(MessageDirection::Outbound));
+        assert_eq!(p.kind, Some(MessageType::Sms));
+        assert_eq!(p.from.as_ref().unwrap().phone_number.as_deref(), Some(from.as_str()));
+        let to = &p.to.as_ref().unwrap()[0];
+        assert_eq!(to.phone_number.as_deref(), Some("+15550100001"));
+        if let EventKind::MessageFinalized(_) = ev.kind {
+            assert_eq!(to.status, Some(RecipientStatus::Delivered));
+        }
     }
-    let _ = verifier;
+    assert!(types.contains(&"message.sent".to_owned()) && types.contains(&"message.finalized".to_owned()), "{types:?}");
 
     let lc =
         d.client.messages().send_long_code(SendFromNumber::new(from.clone(), "+15550100001").text("lc")).await.unwrap();

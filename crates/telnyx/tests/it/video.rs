@@ -66,7 +66,13 @@ async fn a_session_with_actions_recordings_and_a_composition() {
     use reqwest::Method;
     use serde_json::json;
     let d = Dialtone::start().await;
-    let room = d.client.rooms().create(CreateRoom::new().unique_name("full").enable_recording(true)).await.unwrap();
+    let (url, hooks) = crate::webhooks::receiver().await;
+    let room = d
+        .client
+        .rooms()
+        .create(CreateRoom::new().unique_name("full").enable_recording(true).webhook_event_url(url))
+        .await
+        .unwrap();
     let room_id = room.id.unwrap();
     let mut joined = Vec::new();
     for who in ["alice", "bob"] {
@@ -158,4 +164,50 @@ async fn a_session_with_actions_recordings_and_a_composition() {
     assert_eq!(all.data.len(), 1);
     d.client.room_compositions().delete(&cid).await.unwrap();
     assert!(matches!(d.client.room_compositions().retrieve(&cid).await, Err(Error::NotFound(_))));
+
+    // Its webhooks, verified and typed, every field Dialtone sends in a field of its own:
+    // the session, two joins with two tracks each, a kick and an end, four recordings
+    // completed, the composition.
+    use telnyx::webhooks::EventKind as K;
+    let all = crate::webhooks::wait_for(&hooks, 15).await;
+    let verifier = d.client.webhooks().unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for (h, body) in &all {
+        verifier
+            .verify(body, h["telnyx-signature-ed25519"].to_str().unwrap(), h["telnyx-timestamp"].to_str().unwrap())
+            .unwrap();
+        let ev = telnyx::Event::parse(body).unwrap();
+        let shown = format!("{:?}", ev.kind);
+        assert!(!shown.contains("extra: {\""), "a field Dialtone sends is not typed: {shown}");
+        *counts.entry(ev.event_type().to_owned()).or_insert(0) += 1;
+        match ev.kind {
+            K::VideoRoomSessionStarted(p) => assert_eq!(p.session_id.as_deref(), Some(session_id.as_str())),
+            K::VideoRoomParticipantJoined(p) => assert!(matches!(p.context.as_deref(), Some("alice" | "bob"))),
+            K::VideoRoomParticipantLeft(p) => {
+                assert_eq!(p.room_id.as_deref(), Some(room_id.as_str()));
+                assert!(p.duration_secs.is_some());
+                assert!(matches!(p.left_reason.as_deref(), Some("kicked")), "{p:?}");
+            }
+            K::VideoRoomSessionEnded(p) => assert_eq!(p.ended_reason.as_deref(), Some("ended")),
+            K::VideoRoomRecordingStarted(p) => assert!(matches!(p.kind.as_deref(), Some("audio" | "video"))),
+            K::VideoRoomRecordingCompleted(p) => {
+                assert!(p.size_mb.is_some() && p.download_url.is_some() && p.codec.is_some(), "{p:?}");
+            }
+            K::VideoRoomCompositionCompleted(p) => {
+                assert_eq!(p.composition_id.as_deref(), Some(cid.as_str()));
+                assert_eq!(p.resolution.as_deref(), Some("640x360"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let expected = [
+        ("video.room.composition.completed", 1),
+        ("video.room.participant.joined", 2),
+        ("video.room.participant.left", 2),
+        ("video.room.recording.completed", 4),
+        ("video.room.recording.started", 4),
+        ("video.room.session.ended", 1),
+        ("video.room.session.started", 1),
+    ];
+    assert_eq!(counts, expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
 }

@@ -4,7 +4,7 @@
 use crate::server::Dialtone;
 use telnyx::Error;
 use telnyx::voice::*;
-use telnyx::webhooks::EventKind;
+use telnyx::webhooks::{CallDirection, CallState, EventKind, HangupCause, HangupSource, QueueLeaveReason};
 
 #[tokio::test]
 async fn applications_and_connections_round_trip_with_pages() {
@@ -101,7 +101,17 @@ async fn a_dialled_call_through_its_commands() {
     ok(c.record_stop(&id, RecordStop::new()).await.unwrap());
     ok(c.fork_start(&id, ForkStart::new().rx("udp:127.0.0.1:9000")).await.unwrap());
     ok(c.fork_stop(&id, ForkStop::new()).await.unwrap());
-    ok(c.streaming_start(&id, StreamingStart::new().stream_url("wss://example.com/s")).await.unwrap());
+    // Dialtone really opens the media stream: a local socket that accepts and never answers
+    // the handshake keeps it opening (for 5 s) without any outside network.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws = format!("ws://{}/s", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    ok(c.streaming_start(&id, StreamingStart::new().stream_url(ws)).await.unwrap());
     ok(c.streaming_stop(&id, StreamingStop::new()).await.unwrap());
     ok(c.siprec_start(&id, SiprecStart::new().connector_name("c1")).await.unwrap());
     ok(c.siprec_stop(&id, SiprecStop::new()).await.unwrap());
@@ -121,21 +131,47 @@ async fn a_dialled_call_through_its_commands() {
     assert!(matches!(err, Error::UnprocessableEntity(_)), "{err:?}");
     assert_eq!(err.code(), Some("90015"));
 
-    // The call's webhooks, typed.
-    let all = crate::webhooks::wait_for(&got, 3).await;
+    // The call's webhooks, each with its own variant and every enum value known; they
+    // arrive in order, `call.hangup` last.
+    let mut all = Vec::new();
+    for _ in 0..500 {
+        all = got.lock().unwrap().clone();
+        if all.iter().any(|(_, b)| String::from_utf8_lossy(b).contains(r#""call.hangup""#)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let verifier = d.client.webhooks().unwrap();
-    let mut saw_initiated = false;
+    let mut types = Vec::new();
     for (h, body) in &all {
         verifier
             .verify(body, h["telnyx-signature-ed25519"].to_str().unwrap(), h["telnyx-timestamp"].to_str().unwrap())
             .unwrap();
-        if let EventKind::CallInitiated(p) = telnyx::Event::parse(body).unwrap().kind {
-            assert_eq!(p.call_control_id.as_deref(), Some(id.as_str()));
-            assert_eq!(p.client_state.as_deref(), Some("c3RhcnQ="));
-            saw_initiated = true;
+        let ev = telnyx::Event::parse(body).unwrap();
+        let shown = format!("{:?}", ev.kind);
+        assert!(!matches!(ev.kind, EventKind::Unknown { .. }) && !shown.contains("Unknown("), "{shown}");
+        types.push(ev.event_type().to_owned());
+        match ev.kind {
+            EventKind::CallInitiated(p) => {
+                assert_eq!(p.call_control_id.as_deref(), Some(id.as_str()));
+                assert_eq!(p.client_state.as_deref(), Some("c3RhcnQ="));
+                assert_eq!(p.direction, Some(CallDirection::Outgoing));
+                assert_eq!(p.state, Some(CallState::Bridging));
+            }
+            EventKind::CallAnswered(p) => assert_eq!(p.to.as_deref(), Some("+15550200001")),
+            EventKind::CallEnqueued(p) => assert_eq!(p.queue.as_deref(), Some("support")),
+            EventKind::CallDequeued(p) => assert_eq!(p.reason, Some(QueueLeaveReason::Leave)),
+            EventKind::CallHangup(p) => {
+                assert_eq!(p.hangup_cause, Some(HangupCause::NormalClearing));
+                assert_eq!(p.hangup_source, Some(HangupSource::Caller));
+                assert_eq!(p.state, Some(CallState::Hangup));
+            }
+            _ => {}
         }
     }
-    assert!(saw_initiated);
+    for t in ["call.initiated", "call.answered", "call.enqueued", "call.dequeued", "call.hangup"] {
+        assert!(types.iter().any(|x| x == t), "no {t} in {types:?}");
+    }
 }
 
 #[tokio::test]

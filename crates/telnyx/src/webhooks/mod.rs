@@ -1,8 +1,38 @@
 //! Webhooks: verify Telnyx's Ed25519 signature over `"{timestamp}|{body}"` and parse the
-//! event into [`Event`], with a variant per event type of messaging, voice, video and
-//! numbers (and [`EventKind::Unknown`] for any other).
+//! event into [`Event`], whose [`EventKind`] has a variant per event type of voice,
+//! messaging, numbers and video, each with its typed payload (and [`EventKind::Unknown`] for
+//! any other type).
+//!
+//! Payloads follow the spec's `*Event` schemas; events whose payloads have the same shape
+//! share a type (`call.bridged`, `call.hold` and `call.unhold` all carry a
+//! [`CallLegPayload`]). Every field is optional, as a payload may leave any out; fields this
+//! version does not know are kept in each payload's `extra`, and enum values it does not know
+//! in their enum's `Unknown`, so a new field or value is never an error.
+//!
+//! ```
+//! use telnyx::webhooks::{Event, EventKind, HangupCause};
+//! let body = br#"{"data":{"event_type":"call.hangup","id":"0ccc7b54-4df3-4bca-a65a-3da1ecc777f0",
+//!   "occurred_at":"2025-01-01T00:00:00Z","record_type":"event",
+//!   "payload":{"call_control_id":"v3:abc","hangup_cause":"normal_clearing","hangup_source":"caller"}},
+//!   "meta":{"attempt":1,"delivered_to":"https://example.com/hooks"}}"#;
+//! // In a handler, `client.webhooks()?.unwrap(body, &headers)?` verifies the signature first.
+//! let event = Event::parse(body).unwrap();
+//! match event.kind {
+//!     EventKind::CallHangup(p) => assert_eq!(p.hangup_cause, Some(HangupCause::NormalClearing)),
+//!     other => println!("{}", other.event_type()),
+//! }
+//! ```
 
-use crate::model::model;
+mod call;
+mod message;
+mod number_order;
+mod video;
+
+pub use call::*;
+pub use message::*;
+pub use number_order::*;
+pub use video::*;
+
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::Value;
@@ -104,82 +134,6 @@ impl WebhookVerifier {
     }
 }
 
-model! {
-    /// The fields every call event carries (and those of its kind, in `extra`).
-    pub struct CallEventPayload {
-        call_control_id: String,
-        call_leg_id: String,
-        call_session_id: String,
-        connection_id: String,
-        client_state: String,
-        from: String,
-        to: String,
-        direction: String,
-        state: String,
-        start_time: String,
-        end_time: String,
-        hangup_cause: String,
-        hangup_source: String,
-        sip_hangup_cause: String,
-        digit: String,
-        digits: String,
-        status: String,
-        result: String,
-        recording_urls: Value,
-        public_recording_urls: Value,
-    }
-}
-
-model! {
-    /// A message event's payload: the message as `GET /messages/{id}` shows it.
-    pub struct MessageEventPayload {
-        id: String,
-        record_type: String,
-        direction: String,
-        #[serde(rename = "type")]
-        kind: String,
-        messaging_profile_id: String,
-        from: Value,
-        to: Value,
-        text: String,
-        media: Value,
-        parts: u32,
-        encoding: String,
-        errors: Value,
-        cost: Value,
-        sent_at: String,
-        completed_at: String,
-        received_at: String,
-    }
-}
-
-model! {
-    /// A video event's payload (room, session, participant, recording or composition ids).
-    pub struct VideoEventPayload {
-        room_id: String,
-        session_id: String,
-        participant_id: String,
-        recording_id: String,
-        composition_id: String,
-        context: String,
-        duration_secs: u64,
-        download_url: String,
-    }
-}
-
-model! {
-    /// A number order event's payload: the order.
-    pub struct NumberOrderEventPayload {
-        id: String,
-        status: String,
-        phone_numbers: Value,
-        phone_numbers_count: u32,
-        messaging_profile_id: String,
-        connection_id: String,
-        customer_reference: String,
-    }
-}
-
 macro_rules! events {
     ( $( $variant:ident ( $payload:ident ) = $name:literal ),* $(,)? ) => {
         /// What happened, with its typed payload.
@@ -192,7 +146,7 @@ macro_rules! events {
         }
 
         impl EventKind {
-            /// Every event type with a variant of its own.
+            /// Every event type with a variant of its own (`link_clicked` stands for link clicks).
             pub const KNOWN: &'static [&'static str] = &[ $( $name ),* ];
 
             fn parse(event_type: &str, payload: Value) -> Result<EventKind, serde_json::Error> {
@@ -202,7 +156,8 @@ macro_rules! events {
                 })
             }
 
-            /// The event type as sent (`call.initiated`, ...).
+            /// The event type as sent (`call.initiated`, ...); for a link click, which has
+            /// none, its `record_type` `link_clicked`.
             pub fn event_type(&self) -> &str {
                 match self {
                     $( EventKind::$variant(_) => $name, )*
@@ -214,63 +169,65 @@ macro_rules! events {
 }
 
 events! {
-    CallInitiated(CallEventPayload) = "call.initiated",
-    CallAnswered(CallEventPayload) = "call.answered",
-    CallHangup(CallEventPayload) = "call.hangup",
-    CallBridged(CallEventPayload) = "call.bridged",
-    CallConversationEnded(CallEventPayload) = "call.conversation.ended",
-    CallConversationInsightsGenerated(CallEventPayload) = "call.conversation_insights.generated",
-    CallCost(CallEventPayload) = "call.cost",
-    CallDeepfakeDetectionError(CallEventPayload) = "call.deepfake_detection.error",
-    CallDeepfakeDetectionResult(CallEventPayload) = "call.deepfake_detection.result",
-    CallDequeued(CallEventPayload) = "call.dequeued",
-    CallDtmfReceived(CallEventPayload) = "call.dtmf.received",
-    CallEnqueued(CallEventPayload) = "call.enqueued",
-    CallForkStarted(CallEventPayload) = "call.fork.started",
-    CallForkStopped(CallEventPayload) = "call.fork.stopped",
-    CallGatherEnded(CallEventPayload) = "call.gather.ended",
-    CallHold(CallEventPayload) = "call.hold",
-    CallUnhold(CallEventPayload) = "call.unhold",
-    CallMachineDetectionEnded(CallEventPayload) = "call.machine.detection.ended",
-    CallMachineGreetingEnded(CallEventPayload) = "call.machine.greeting.ended",
-    CallMachinePremiumDetectionEnded(CallEventPayload) = "call.machine.premium.detection.ended",
-    CallMachinePremiumGreetingEnded(CallEventPayload) = "call.machine.premium.greeting.ended",
-    CallPlaybackStarted(CallEventPayload) = "call.playback.started",
-    CallPlaybackEnded(CallEventPayload) = "call.playback.ended",
-    CallRecordingError(CallEventPayload) = "call.recording.error",
-    CallRecordingSaved(CallEventPayload) = "call.recording.saved",
-    CallRecordingTranscriptionSaved(CallEventPayload) = "call.recording.transcription.saved",
-    CallReferStarted(CallEventPayload) = "call.refer.started",
-    CallReferCompleted(CallEventPayload) = "call.refer.completed",
-    CallReferFailed(CallEventPayload) = "call.refer.failed",
-    CallSpeakStarted(CallEventPayload) = "call.speak.started",
-    CallSpeakEnded(CallEventPayload) = "call.speak.ended",
-    SiprecStarted(CallEventPayload) = "siprec.started",
-    SiprecStopped(CallEventPayload) = "siprec.stopped",
-    SiprecFailed(CallEventPayload) = "siprec.failed",
-    StreamingStarted(CallEventPayload) = "streaming.started",
-    StreamingStopped(CallEventPayload) = "streaming.stopped",
-    StreamingFailed(CallEventPayload) = "streaming.failed",
-    MessageSent(MessageEventPayload) = "message.sent",
-    MessageFinalized(MessageEventPayload) = "message.finalized",
-    MessageReceived(MessageEventPayload) = "message.received",
-    MessageLinkClick(MessageEventPayload) = "message.link_click",
-    NumberOrderComplete(NumberOrderEventPayload) = "number_order.complete",
-    VideoRoomSessionStarted(VideoEventPayload) = "video.room.session.started",
-    VideoRoomSessionEnded(VideoEventPayload) = "video.room.session.ended",
-    VideoRoomParticipantJoined(VideoEventPayload) = "video.room.participant.joined",
-    VideoRoomParticipantLeft(VideoEventPayload) = "video.room.participant.left",
-    VideoRoomRecordingStarted(VideoEventPayload) = "video.room.recording.started",
-    VideoRoomRecordingCompleted(VideoEventPayload) = "video.room.recording.completed",
-    VideoRoomCompositionCompleted(VideoEventPayload) = "video.room.composition.completed",
+    CallInitiated(CallInitiatedPayload) = "call.initiated",
+    CallAnswered(CallAnsweredPayload) = "call.answered",
+    CallHangup(CallHangupPayload) = "call.hangup",
+    CallBridged(CallLegPayload) = "call.bridged",
+    CallConversationEnded(CallConversationEndedPayload) = "call.conversation.ended",
+    CallConversationInsightsGenerated(CallConversationInsightsGeneratedPayload) = "call.conversation_insights.generated",
+    CallCost(CallCostPayload) = "call.cost",
+    CallDeepfakeDetectionError(CallDeepfakeDetectionErrorPayload) = "call.deepfake_detection.error",
+    CallDeepfakeDetectionResult(CallDeepfakeDetectionResultPayload) = "call.deepfake_detection.result",
+    CallDequeued(CallDequeuedPayload) = "call.dequeued",
+    CallDtmfReceived(CallDtmfReceivedPayload) = "call.dtmf.received",
+    CallEnqueued(CallEnqueuedPayload) = "call.enqueued",
+    CallForkStarted(CallForkPayload) = "call.fork.started",
+    CallForkStopped(CallForkPayload) = "call.fork.stopped",
+    CallGatherEnded(CallGatherEndedPayload) = "call.gather.ended",
+    CallHold(CallLegPayload) = "call.hold",
+    CallUnhold(CallLegPayload) = "call.unhold",
+    CallMachineDetectionEnded(CallMachineDetectionEndedPayload) = "call.machine.detection.ended",
+    CallMachineGreetingEnded(CallMachineGreetingEndedPayload) = "call.machine.greeting.ended",
+    CallMachinePremiumDetectionEnded(CallMachinePremiumDetectionEndedPayload) = "call.machine.premium.detection.ended",
+    CallMachinePremiumGreetingEnded(CallMachinePremiumGreetingEndedPayload) = "call.machine.premium.greeting.ended",
+    CallPlaybackStarted(CallPlaybackStartedPayload) = "call.playback.started",
+    CallPlaybackEnded(CallPlaybackEndedPayload) = "call.playback.ended",
+    CallRecordingError(CallRecordingErrorPayload) = "call.recording.error",
+    CallRecordingSaved(CallRecordingSavedPayload) = "call.recording.saved",
+    CallRecordingTranscriptionSaved(CallRecordingTranscriptionSavedPayload) = "call.recording.transcription.saved",
+    CallReferStarted(CallReferPayload) = "call.refer.started",
+    CallReferCompleted(CallReferPayload) = "call.refer.completed",
+    CallReferFailed(CallReferPayload) = "call.refer.failed",
+    CallSpeakStarted(CallPayload) = "call.speak.started",
+    CallSpeakEnded(CallSpeakEndedPayload) = "call.speak.ended",
+    SiprecStarted(CallPayload) = "siprec.started",
+    SiprecStopped(CallSiprecStoppedPayload) = "siprec.stopped",
+    SiprecFailed(CallSiprecFailedPayload) = "siprec.failed",
+    StreamingStarted(CallStreamingPayload) = "streaming.started",
+    StreamingStopped(CallStreamingPayload) = "streaming.stopped",
+    StreamingFailed(CallStreamingFailedPayload) = "streaming.failed",
+    MessageSent(MessagePayload) = "message.sent",
+    MessageFinalized(MessagePayload) = "message.finalized",
+    MessageReceived(MessagePayload) = "message.received",
+    LinkClicked(LinkClickPayload) = "link_clicked",
+    NumberOrderComplete(NumberOrderPayload) = "number_order.complete",
+    VideoRoomSessionStarted(RoomSessionStartedPayload) = "video.room.session.started",
+    VideoRoomSessionEnded(RoomSessionEndedPayload) = "video.room.session.ended",
+    VideoRoomParticipantJoined(RoomParticipantJoinedPayload) = "video.room.participant.joined",
+    VideoRoomParticipantLeft(RoomParticipantLeftPayload) = "video.room.participant.left",
+    VideoRoomRecordingStarted(RoomRecordingStartedPayload) = "video.room.recording.started",
+    VideoRoomRecordingCompleted(RoomRecordingCompletedPayload) = "video.room.recording.completed",
+    VideoRoomCompositionCompleted(RoomCompositionCompletedPayload) = "video.room.composition.completed",
 }
 
 /// A webhook event: `data` of the envelope, typed, with the delivery's `meta`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
-    /// The event's id: receivers dedupe on it (an event may arrive more than once).
+    /// The event's id: receivers dedupe on it (an event may arrive more than once). Empty
+    /// for a link click, which carries none.
     pub id: String,
+    /// When it happened (`data.occurred_at`; a link click has `time_clicked` instead).
     pub occurred_at: Option<String>,
     pub kind: EventKind,
     /// `meta.attempt`: which attempt delivered it.
@@ -286,12 +243,18 @@ impl Event {
     pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
         let raw: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadBody(e.to_string()))?;
         let data = raw.get("data").ok_or_else(|| WebhookError::BadBody("no `data`".into()))?;
-        let event_type = data
-            .get("event_type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| WebhookError::BadBody("no `data.event_type`".into()))?;
-        let payload = data.get("payload").cloned().unwrap_or(Value::Object(Default::default()));
-        let kind = EventKind::parse(event_type, payload).map_err(|e| WebhookError::BadBody(e.to_string()))?;
+        let kind = match data.get("event_type").and_then(Value::as_str) {
+            Some(event_type) => {
+                let payload = data.get("payload").cloned().unwrap_or(Value::Object(Default::default()));
+                EventKind::parse(event_type, payload)
+            }
+            // A link click is the one event without a type: `data` is the click itself.
+            None if data.get("record_type").and_then(Value::as_str) == Some(LINK_CLICKED) => {
+                EventKind::parse(LINK_CLICKED, data.clone())
+            }
+            None => return Err(WebhookError::BadBody("no `data.event_type`".into())),
+        }
+        .map_err(|e| WebhookError::BadBody(e.to_string()))?;
         let meta = raw.get("meta");
         Ok(Event {
             id: data.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -303,10 +266,14 @@ impl Event {
         })
     }
 
+    /// The event type (`call.initiated`, ...; `link_clicked` for a link click).
     pub fn event_type(&self) -> &str {
         self.kind.event_type()
     }
 }
+
+/// The `record_type` of a link click, which stands for its missing `event_type`.
+const LINK_CLICKED: &str = "link_clicked";
 
 impl crate::Client {
     /// A verifier for the client's public key (`TELNYX_PUBLIC_KEY`).
@@ -379,7 +346,7 @@ mod tests {
         assert_eq!(WebhookVerifier::new("short").unwrap_err(), WebhookError::BadKey);
         let ev = Event::parse(body).unwrap();
         match &ev.kind {
-            EventKind::CallHangup(p) => assert_eq!(p.hangup_cause.as_deref(), Some("normal_clearing")),
+            EventKind::CallHangup(p) => assert_eq!(p.hangup_cause, Some(HangupCause::NormalClearing)),
             other => panic!("{other:?}"),
         }
     }
@@ -392,5 +359,38 @@ mod tests {
             EventKind::Unknown { event_type: "fax.received".into(), payload: serde_json::json!({"a": 1}) }
         );
         assert_eq!(ev.event_type(), "fax.received");
+    }
+
+    #[test]
+    fn a_link_click_is_its_data_without_an_event_type() {
+        // The spec's example of `ReplacedLinkClickEvent`.
+        let body = br#"{"data":{"record_type":"link_clicked","url":"https://telnyx.com","to":"18445550001",
+            "message_id":"7ee4241c-f127-47e5-9c34-3aac291f8058","time_clicked":"2019-04-01T14:45:45.450Z"}}"#;
+        let ev = Event::parse(body).unwrap();
+        assert_eq!(ev.event_type(), "link_clicked");
+        assert_eq!(ev.id, "");
+        let EventKind::LinkClicked(click) = &ev.kind else { panic!("{:?}", ev.kind) };
+        assert_eq!(click.message_id.as_deref(), Some("7ee4241c-f127-47e5-9c34-3aac291f8058"));
+        assert_eq!(click.url.as_deref(), Some("https://telnyx.com"));
+        assert_eq!(click.time_clicked.as_deref(), Some("2019-04-01T14:45:45.450Z"));
+        assert!(click.extra.is_empty());
+        // The name some docs use is not an event Telnyx sends: it is not a link click.
+        let other = Event::parse(br#"{"data":{"event_type":"message.link_click","id":"x","payload":{}}}"#).unwrap();
+        assert!(matches!(other.kind, EventKind::Unknown { .. }));
+        // Without an event type and not a link click, the body is refused.
+        assert!(matches!(Event::parse(br#"{"data":{"record_type":"event"}}"#), Err(WebhookError::BadBody(_))));
+    }
+
+    #[test]
+    fn unknown_values_and_fields_in_a_payload_are_kept() {
+        let body = br#"{"data":{"event_type":"call.gather.ended","id":"e","payload":{"digits":"12#",
+            "status":"brand_new_status","future_field":{"a":1},"call_control_id":"v3:x"}}}"#;
+        let EventKind::CallGatherEnded(p) = Event::parse(body).unwrap().kind else { panic!() };
+        assert_eq!(p.status, Some(GatherStatus::Unknown("brand_new_status".into())));
+        assert_eq!(p.digits.as_deref(), Some("12#"));
+        assert_eq!(p.extra["future_field"], serde_json::json!({"a": 1}));
+        // A field of the wrong type is an error, not a silent `None`.
+        let bad = br#"{"data":{"event_type":"call.enqueued","id":"e","payload":{"current_position":"first"}}}"#;
+        assert!(matches!(Event::parse(bad), Err(WebhookError::BadBody(_))));
     }
 }
