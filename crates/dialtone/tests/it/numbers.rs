@@ -211,15 +211,19 @@ async fn an_order_completes_about_a_second_later_on_the_real_clock() {
     let o = buy(&s, &["+12062001234"], None).await;
     let id = o["id"].as_str().unwrap();
     let started = std::time::Instant::now();
-    loop {
-        let st = s.get(&format!("/v2/number_orders/{id}")).await.body["data"]["status"].as_str().unwrap().to_owned();
-        if st == "success" {
-            break;
+    let order = loop {
+        let order = s.get(&format!("/v2/number_orders/{id}")).await.body["data"].clone();
+        if order["status"] == "success" {
+            break order;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "the order did not complete");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(started.elapsed() >= Duration::from_millis(700), "not before its second");
+    };
+    // Not before its second, by the server's own times: the time the answer took to reach
+    // this test on a loaded machine does not count.
+    let at = |f: &str| chrono::DateTime::parse_from_rfc3339(order[f].as_str().unwrap()).unwrap();
+    let took = at("updated_at") - at("created_at");
+    assert!(took >= chrono::Duration::milliseconds(1000), "completed {took} after its creation");
     assert!(s.engine.number_by_e164("+12062001234").await.unwrap().unwrap().is_active());
 }
 
