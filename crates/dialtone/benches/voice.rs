@@ -158,24 +158,24 @@ impl Server {
         cpu_secs(&self.pid)
     }
 
-    /// Bytes the store takes: the SQLite file with its WAL, or the schema's relations.
-    fn store_bytes(&self) -> Option<u64> {
+    /// Bytes the store takes: the SQLite database file (the checkpoint thread copies the WAL
+    /// into it every 200 ms) and, apart, its WAL and shared memory; or the schema's relations.
+    fn store_bytes(&self) -> (Option<u64>, Option<u64>) {
         match &self.store {
             StoreAt::Sqlite(path) => {
-                let mut total = 0;
-                for suffix in ["", "-wal", "-shm"] {
+                let size = |suffix: &str| {
                     let mut p = path.clone().into_os_string();
                     p.push(suffix);
-                    total += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                }
-                Some(total)
+                    std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
+                };
+                (Some(size("")), Some(size("-wal") + size("-shm")))
             }
             StoreAt::Postgres { base, schema } => {
                 let q = format!(
                     "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c \
                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}' AND c.relkind IN ('r', 'm')"
                 );
-                sh("psql", &[base, "-Atqc", &q]).and_then(|v| v.trim().parse().ok())
+                (sh("psql", &[base, "-Atqc", &q]).and_then(|v| v.trim().parse().ok()), None)
             }
         }
     }
@@ -481,7 +481,11 @@ async fn run_held(database: String, store: StoreAt) -> Value {
         pct_ms(&lat, 0.5),
         pct_ms(&lat, 0.99),
         dials.errors,
-        dials.first_error.as_deref().map(|e| format!(": {}", e.chars().take(300).collect::<String>())).unwrap_or_default()
+        dials
+            .first_error
+            .as_deref()
+            .map(|e| format!(": {}", e.chars().take(300).collect::<String>()))
+            .unwrap_or_default()
     );
     let dialled = ids.len() as u64;
     let answered_at = wait_until(timeout, || rx.count(ANSWERED) >= dialled).await;
@@ -540,7 +544,7 @@ async fn run_held(database: String, store: StoreAt) -> Value {
     shutdown.cancel();
     server.stop().await;
     let per_call_kb = (rss_up as f64 - rss_idle as f64) / dialled.max(1) as f64;
-    let per_call_store = match (store_idle, store_up) {
+    let per_call_store = match (store_idle.0, store_up.0) {
         (Some(a), Some(b)) => json!((b as f64 - a as f64) / dialled.max(1) as f64),
         _ => Value::Null,
     };
@@ -565,7 +569,7 @@ async fn run_held(database: String, store: StoreAt) -> Value {
         "client_cpu_us_per_call": self_cpu * 1e6 / dialled.max(1) as f64,
         "rss_kb": { "idle": rss_idle, "dialled": rss_dialled, "up": rss_up, "end": rss_end, "peak": peak },
         "per_call_kb": per_call_kb,
-        "store": { "idle": store_idle, "up": store_up },
+        "store": { "idle": store_idle.0, "up": store_up.0, "wal_idle": store_idle.1, "wal_up": store_up.1 },
         "per_call_store_bytes": per_call_store,
     })
 }
@@ -592,13 +596,7 @@ async fn run_rate(database: String, store: StoreAt) -> Value {
     let (rx, hook_url) = start_receiver(shutdown.clone()).await;
     let server = Server::start(&database, store).await;
     let api = Api::new(&server.base, inflight);
-    let app = setup(
-        &api,
-        &hook_url,
-        RATE_TO,
-        json!({"ring_ms": RATE_RING_MS, "hangup_after_ms": RATE_LIFE_MS}),
-    )
-    .await;
+    let app = setup(&api, &hook_url, RATE_TO, json!({"ring_ms": RATE_RING_MS, "hangup_after_ms": RATE_LIFE_MS})).await;
     // Warm the client's pool and the server's caches with a few calls, then forget them.
     let body = json!({"connection_id": app, "to": RATE_TO, "from": FROM});
     for _ in 0..8 {
@@ -630,13 +628,8 @@ async fn run_rate(database: String, store: StoreAt) -> Value {
         let (http, url, body, dials) = (api.http.clone(), url.clone(), body.clone(), dials.clone());
         handles.push(tokio::spawn(async move {
             let sent = now_ns();
-            let resp = http
-                .post(&*url)
-                .bearer_auth(KEY)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await;
+            let resp =
+                http.post(&*url).bearer_auth(KEY).header("content-type", "application/json").body(body).send().await;
             let (status, id, error) = match resp {
                 Ok(r) => {
                     let status = r.status().as_u16();
@@ -683,17 +676,19 @@ async fn run_rate(database: String, store: StoreAt) -> Value {
         pct_ms(&lat_sent, 0.5),
         pct_ms(&lat_sent, 0.99),
         max_lag as f64 / 1e6,
-        first_error.as_deref().map(|e| format!("; first error: {}", e.chars().take(300).collect::<String>())).unwrap_or_default()
+        first_error
+            .as_deref()
+            .map(|e| format!("; first error: {}", e.chars().take(300).collect::<String>()))
+            .unwrap_or_default()
     );
     eprintln!("   rate: 200s per second: {:?}", per_second(&answered_ns, start));
     let during = [rx.count(INITIATED), rx.count(ANSWERED), rx.count(HANGUP)];
 
     // Drain: every call's three webhooks.
     let expected = 3 * n_ok;
-    let drained_at = wait_until(timeout, || {
-        rx.count(INITIATED) >= n_ok && rx.count(ANSWERED) >= n_ok && rx.count(HANGUP) >= n_ok
-    })
-    .await;
+    let drained_at =
+        wait_until(timeout, || rx.count(INITIATED) >= n_ok && rx.count(ANSWERED) >= n_ok && rx.count(HANGUP) >= n_ok)
+            .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let total_cpu = server.cpu() - cpu0;
     let self_cpu = cpu_secs("self") - self_cpu0;
@@ -745,7 +740,8 @@ async fn run_rate(database: String, store: StoreAt) -> Value {
     let last_due = last_sched + (RATE_RING_MS + RATE_LIFE_MS) * 1_000_000;
     let last_behind_ms = last_recv.saturating_sub(last_due) as f64 / 1e6;
     let all_in = t.complete == n_ok && t.missing == 0 && t.dup_per_call == 0 && t.dup_ids == 0;
-    let kept_up = n_ok as f64 >= 0.99 * total as f64 && answered_rate >= 0.99 * rate as f64 && all_in && last_behind_ms <= 2000.0;
+    let kept_up =
+        n_ok as f64 >= 0.99 * total as f64 && answered_rate >= 0.99 * rate as f64 && all_in && last_behind_ms <= 2000.0;
     eprintln!(
         "   rate: {} webhooks ({} expected), {} calls complete, {} missing, {} duplicates; last {:.0} ms after its due time; initiated lag p50 {:.1} p99 {:.1} ms; occurred→received p50 {:.1} p99 {:.1} ms; answer late p50 {:.0} p99 {:.0} ms; hang-up late p50 {:.0} p99 {:.0} ms",
         hits.len(),
@@ -859,7 +855,12 @@ fn table(backends: &[Backend]) -> String {
             )
         }),
         row("Held: every call answered (`call.answered` received), after the first dial", "—", backends, held, |r| {
-            format!("{} of {} in {}", fmt_int(f(&r["answered"])), fmt_int(f(&r["dialled"])), secs_cell(&r["answered_secs"]))
+            format!(
+                "{} of {} in {}",
+                fmt_int(f(&r["answered"])),
+                fmt_int(f(&r["dialled"])),
+                secs_cell(&r["answered_secs"])
+            )
         }),
         row(
             "Held: live at once: `active_calls` total / `GET /v2/calls/{id}` with `is_alive`",
@@ -891,15 +892,30 @@ fn table(backends: &[Backend]) -> String {
         row("Held: server memory per held call (RSS growth ÷ calls)", "reported", backends, held, |r| {
             format!("{:.2} kB", f(&r["per_call_kb"]))
         }),
-        row("Held: store size idle / with the calls up; per call", "—", backends, held, |r| {
-            let s = &r["store"];
-            format!(
-                "{} / {} MB; {} bytes",
-                bytes_mb(&s["idle"]),
-                bytes_mb(&s["up"]),
-                if r["per_call_store_bytes"].is_null() { "—".into() } else { fmt_int(f(&r["per_call_store_bytes"])) }
-            )
-        }),
+        row(
+            "Held: store size idle / with the calls up (SQLite: the database file; WAL beside it); per call",
+            "—",
+            backends,
+            held,
+            |r| {
+                let s = &r["store"];
+                let wal = if s["wal_up"].is_null() {
+                    String::new()
+                } else {
+                    format!(" (WAL {} / {} MB)", bytes_mb(&s["wal_idle"]), bytes_mb(&s["wal_up"]))
+                };
+                format!(
+                    "{} / {} MB{wal}; {} bytes",
+                    bytes_mb(&s["idle"]),
+                    bytes_mb(&s["up"]),
+                    if r["per_call_store_bytes"].is_null() {
+                        "—".into()
+                    } else {
+                        fmt_int(f(&r["per_call_store_bytes"]))
+                    }
+                )
+            },
+        ),
         row(
             "Held: server CPU per call up (dial, `call.initiated`, answer timer, `call.answered`)",
             "—",
@@ -941,7 +957,8 @@ fn table(backends: &[Backend]) -> String {
             backends,
             held,
             |r| {
-                let ok = r["complete"] == r["dialled"] && r["missing"] == 0 && r["dup_per_call"] == 0 && r["dup_ids"] == 0;
+                let ok =
+                    r["complete"] == r["dialled"] && r["missing"] == 0 && r["dup_per_call"] == 0 && r["dup_ids"] == 0;
                 format!(
                     "{}{}; {}; {}",
                     fmt_int(f(&r["complete"])),
@@ -983,12 +1000,7 @@ fn table(backends: &[Backend]) -> String {
         ),
         row("Rate: webhooks received per second, steady state (3 per call)", "3 × rate", backends, rate, |r| {
             let v = f(&r["webhook_rate"]);
-            format!(
-                "{}/s{} (over {:.1} s)",
-                fmt_int(v),
-                mark(v >= 3.0 * f(&r["rate"]) * 0.95),
-                f(&r["window_secs"])
-            )
+            format!("{}/s{} (over {:.1} s)", fmt_int(v), mark(v >= 3.0 * f(&r["rate"]) * 0.95), f(&r["window_secs"]))
         }),
         row("Rate: `call.initiated` received after the dial's 200, p50 / p99", "—", backends, rate, |r| {
             format!("{} / {} ms", ms(&r["init_lag_p50"]), ms(&r["init_lag_p99"]))
