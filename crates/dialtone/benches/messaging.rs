@@ -945,44 +945,6 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
     s
 }
 
-/// Replaces the section in `doc` (keeping its "### Analysis" subsection), or inserts it
-/// after the server foundation section.
-fn splice(doc: &str, section: &str) -> String {
-    let lines: Vec<&str> = doc.lines().collect();
-    let is_h2 = |l: &str| l.starts_with("## ");
-    let section_end = |from: usize| (from + 1..lines.len()).find(|&i| is_h2(lines[i])).unwrap_or(lines.len());
-    let (start, end) = if let Some(i) = lines.iter().position(|l| l.trim_end() == SECTION) {
-        (i, section_end(i))
-    } else if let Some(i) = lines.iter().position(|l| l.trim_end() == AFTER_SECTION) {
-        let e = section_end(i);
-        (e, e)
-    } else {
-        (lines.len(), lines.len())
-    };
-    // A hand-written "### Analysis" subsection of the old section is kept.
-    let kept = (start..end).find(|&i| lines[i].trim_end() == ANALYSIS).map(|i| lines[i..end].join("\n"));
-    let mut out = lines[..start].join("\n");
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    if !out.is_empty() {
-        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
-    }
-    out.push_str(section.trim_end());
-    out.push('\n');
-    if let Some(k) = kept {
-        out.push('\n');
-        out.push_str(k.trim_end());
-        out.push('\n');
-    }
-    if end < lines.len() {
-        out.push('\n');
-        out.push_str(&lines[end..].join("\n"));
-        out.push('\n');
-    }
-    out
-}
-
 fn main() {
     if let Ok(db) = std::env::var("BENCH_CHILD_DATABASE") {
         child_main(db);
@@ -1077,7 +1039,8 @@ fn main() {
     if write {
         let path = workspace_root().join("docs/benchmarks.md");
         let doc = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, splice(&doc, &text)).expect("write docs/benchmarks.md");
+        std::fs::write(&path, common::splice(&doc, &text, SECTION, AFTER_SECTION, ANALYSIS))
+            .expect("write docs/benchmarks.md");
         eprintln!("wrote the section \"{}\" of docs/benchmarks.md", &SECTION[3..]);
     }
 }

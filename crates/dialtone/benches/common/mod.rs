@@ -121,3 +121,42 @@ pub fn loadavg() -> String {
     let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
+
+/// `doc` (docs/benchmarks.md) with the section titled `heading` replaced by `section`, or
+/// inserted after the section titled `after` (else at the end). A hand-written subsection
+/// titled `analysis` of the old section is kept under the new one.
+pub fn splice(doc: &str, section: &str, heading: &str, after: &str, analysis: &str) -> String {
+    let lines: Vec<&str> = doc.lines().collect();
+    let is_h2 = |l: &str| l.starts_with("## ");
+    let section_end = |from: usize| (from + 1..lines.len()).find(|&i| is_h2(lines[i])).unwrap_or(lines.len());
+    let (start, end) = if let Some(i) = lines.iter().position(|l| l.trim_end() == heading) {
+        (i, section_end(i))
+    } else if let Some(i) = lines.iter().position(|l| l.trim_end() == after) {
+        let e = section_end(i);
+        (e, e)
+    } else {
+        (lines.len(), lines.len())
+    };
+    // A hand-written "### Analysis" subsection of the old section is kept.
+    let kept = (start..end).find(|&i| lines[i].trim_end() == analysis).map(|i| lines[i..end].join("\n"));
+    let mut out = lines[..start].join("\n");
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if !out.is_empty() {
+        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
+    }
+    out.push_str(section.trim_end());
+    out.push('\n');
+    if let Some(k) = kept {
+        out.push('\n');
+        out.push_str(k.trim_end());
+        out.push('\n');
+    }
+    if end < lines.len() {
+        out.push('\n');
+        out.push_str(&lines[end..].join("\n"));
+        out.push('\n');
+    }
+    out
+}
