@@ -188,6 +188,9 @@ pub enum PeerSignal {
     Answered,
     /// This leg ended: the other ends with this cause and SIP code.
     Ended { cause: Cause, sip_cause: String },
+    /// This leg sent digits (`send_dtmf`, with `w`/`W` pauses, each sounding the given ms):
+    /// the other leg's far end presses them.
+    Digits(String, u64),
 }
 
 /// What a transition produced.
@@ -276,6 +279,11 @@ fn digits_ok(d: &str) -> bool {
 /// together). A digit sounds [`DIGIT_TONE_MS`]; `w` pauses 0.5 s and `W` 1 s, as Telnyx
 /// documents. `"12w3"` sends `12` at once (two tones, 0.5 s) and `3` at 1 s.
 pub fn send_schedule(digits: &str) -> Vec<(u64, String)> {
+    send_schedule_with(digits, DIGIT_TONE_MS)
+}
+
+/// [`send_schedule`] with digits sounding `tone_ms` each (`send_dtmf`'s `duration_millis`).
+pub fn send_schedule_with(digits: &str, tone_ms: u64) -> Vec<(u64, String)> {
     let mut out: Vec<(u64, String)> = Vec::new();
     let mut at = 0;
     let mut group = String::new();
@@ -289,7 +297,7 @@ pub fn send_schedule(digits: &str) -> Vec<(u64, String)> {
                     group_at = at;
                 }
                 group.push(c);
-                at += DIGIT_TONE_MS;
+                at += tone_ms;
                 continue;
             }
         };
@@ -865,6 +873,14 @@ impl Call {
                 self.answered(now)
             }
             PeerSignal::Answered => Outcome::default(),
+            PeerSignal::Digits(digits, tone_ms) if self.is_answered() => {
+                let mut out = Outcome::default();
+                for (after, group) in send_schedule_with(digits, *tone_ms) {
+                    out.timers.push(self.schedule_press(&group, after, now));
+                }
+                out
+            }
+            PeerSignal::Digits(..) => Outcome::default(),
             PeerSignal::Ended { cause, sip_cause } => {
                 let theirs = self.their_side();
                 let mut out = self.end(Hangup { cause: *cause, source: theirs, sip_cause: sip_cause.clone() }, now);
@@ -901,14 +917,9 @@ impl Call {
         }
         // An outgoing leg sends its `send_digits_on_answer`: tones on its outbound track.
         if self.direction == Direction::Outgoing
-            && let Some(digits) = &self.send_digits
+            && let Some(digits) = self.send_digits.clone()
         {
-            for (after, group) in send_schedule(digits) {
-                for i in 0..group.chars().count() as u64 {
-                    let start = after + i * DIGIT_TONE_MS;
-                    self.sounds.push((Track::Outbound, Sound::tone(start, start + DIGIT_TONE_MS, audio::DIGIT_HZ)));
-                }
-            }
+            self.digit_tones(0, &digits, DIGIT_TONE_MS);
         }
         if let Some(spec) = self.pending_stream.take() {
             self.start_stream(&mut out, spec);
@@ -919,6 +930,30 @@ impl Call {
             out.link = bridged.link;
         }
         out
+    }
+
+    /// Tones for `digits` on the outbound track, from `from_ms` after the answer.
+    fn digit_tones(&mut self, from_ms: u64, digits: &str, tone_ms: u64) {
+        for (after, group) in send_schedule_with(digits, tone_ms) {
+            for i in 0..group.chars().count() as u64 {
+                let start = from_ms + after + i * tone_ms;
+                self.sounds.push((Track::Outbound, Sound::tone(start, start + tone_ms, audio::DIGIT_HZ)));
+            }
+        }
+    }
+
+    /// `send_dtmf` on an answered leg: a leg of this server at the other end hears the
+    /// digits as its far end pressing them (a `call.dtmf.received` each, counted by its
+    /// gather); an outside far end gets them as tones on this leg's outbound track (heard
+    /// in its recordings and media stream).
+    pub(crate) fn send_digits_now(&mut self, out: &mut Outcome, digits: &str, tone_ms: u64, now: DateTime<Utc>) {
+        if self.peer.is_some() {
+            out.peer = Some(PeerSignal::Digits(digits.to_owned(), tone_ms));
+            return;
+        }
+        let Some(answered) = self.answered_at else { return };
+        let from_ms = (now - answered).num_milliseconds().max(0) as u64;
+        self.digit_tones(from_ms, digits, tone_ms);
     }
 
     fn end(&mut self, h: Hangup, now: DateTime<Utc>) -> Outcome {

@@ -99,11 +99,20 @@ pub struct GatherRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     ClientStateUpdate,
-    SendDtmf,
+    /// Digits (with `w`/`W` pauses) this leg sends its far end, each sounding `tone_ms`.
+    SendDtmf {
+        digits: String,
+        tone_ms: u64,
+    },
     SendSipInfo,
-    Speak { chars: usize, stop: Option<String> },
+    Speak {
+        chars: usize,
+        stop: Option<String>,
+    },
     Playback(PlaybackRequest),
-    PlaybackStop { stop: String },
+    PlaybackStop {
+        stop: String,
+    },
     Gather(GatherRequest),
     GatherStop,
 }
@@ -279,8 +288,8 @@ impl Request {
                     return Err(ApiError::invalid("digits", "DTMF digits are 0-9, A-D, *, # and w/W (pauses)."));
                 }
                 let (lo, hi) = DTMF_DURATION_RANGE;
-                body.opt_int_in("duration_millis", lo, hi)?;
-                Request::SendDtmf
+                let tone_ms = body.opt_int_in("duration_millis", lo, hi)?.map_or(DIGIT_TONE_MS, |d| d as u64);
+                Request::SendDtmf { digits: digits.to_owned(), tone_ms }
             }
             "send_sip_info" => {
                 let ct = body.req_str("content_type")?;
@@ -320,7 +329,8 @@ impl Call {
         self.accept(cmd);
         let mut out = Outcome::default();
         match req {
-            Request::ClientStateUpdate | Request::SendDtmf | Request::SendSipInfo => {}
+            Request::ClientStateUpdate | Request::SendSipInfo => {}
+            Request::SendDtmf { digits, tone_ms } => self.send_digits_now(&mut out, &digits, tone_ms, now),
             Request::Speak { chars, stop } => {
                 self.stop_media(&mut out, stop.as_deref(), |_| true, now);
                 self.queue_len(&mut out, Prompt::Speak, Some(speak_ms(chars)), false, now);

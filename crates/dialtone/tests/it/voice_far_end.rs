@@ -269,3 +269,48 @@ async fn a_transfer_to_a_number_of_this_server_arrives_there_and_bridges_on_answ
     assert_eq!(s.post(&path(&a, "hangup"), json!({})).await.status, 200);
     assert_eq!(hangup(&wait_events(&rx_b, &b, 3).await), h("normal_clearing", "caller", "unspecified"));
 }
+
+#[tokio::test]
+async fn send_dtmf_reaches_the_far_end_on_this_server_and_outside() {
+    let s = Server::start().await;
+    let rx_a = Receiver::start().await;
+    let rx_b = Receiver::start().await;
+    let app_a = application(&s, &rx_a.url).await;
+    routed_number(&s, &rx_b, "+13122007002").await;
+
+    // A number of this server: the other leg's far end presses them, pauses kept.
+    let a = dial_ok(&s, &app_a, "+13122007002", json!({})).await;
+    let b = nth_initiated(&rx_b, 1).await;
+    assert_eq!(s.post(&path(&b, "answer"), json!({})).await.status, 200);
+    assert_eq!(wait_events(&rx_a, &a, 2).await[1].0, "call.answered");
+    let r = s.post(&path(&b, "gather"), json!({"maximum_digits": 3})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.post(&path(&a, "send_dtmf"), json!({"digits": "4W5", "duration_millis": 100})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    advance(&s, 0).await;
+    let ev = wait_events(&rx_b, &b, 3).await;
+    assert_eq!((ev[2].0.as_str(), ev[2].1["digit"].as_str()), ("call.dtmf.received", Some("4")));
+    // 5 comes after the 100 ms tone and the 1 s pause.
+    advance(&s, 1_099).await;
+    assert_eq!(wait_events(&rx_b, &b, 3).await.len(), 3);
+    advance(&s, 1).await;
+    let ev = wait_events(&rx_b, &b, 4).await;
+    assert_eq!((ev[3].0.as_str(), ev[3].1["digit"].as_str()), ("call.dtmf.received", Some("5")));
+    assert!(!types(&wait_events(&rx_a, &a, 2).await).contains(&"call.dtmf.received"), "the sender hears nothing");
+
+    // An outside number: tones on the outbound track, where the command was given.
+    let app_c = application(&s, &rx_a.url).await;
+    let extra = json!({"record": "record-from-answer", "record_format": "wav"});
+    let c = dial_ok(&s, &app_c, "+14155550188", extra).await;
+    advance(&s, 3_000).await;
+    assert_eq!(wait_events(&rx_a, &c, 2).await[1].0, "call.answered");
+    advance(&s, 1_000).await;
+    assert_eq!(s.post(&path(&c, "send_dtmf"), json!({"digits": "7"})).await.status, 200);
+    advance(&s, 2_000).await;
+    assert_eq!(s.post(&path(&c, "hangup"), json!({})).await.status, 200);
+    let ev = wait_events(&rx_a, &c, 4).await;
+    let pcm = recording_pcm(&saved_url(&ev, "wav")).await;
+    assert!(silent(at(&pcm, 0, 990)), "nothing before the command");
+    assert!((430.0..450.0).contains(&crossing_hz(at(&pcm, 1_000, 1_250), 8_000)), "the digit at 1 s");
+    assert!(silent(at(&pcm, 1_260, 3_000)));
+}
