@@ -128,21 +128,20 @@ impl Composition {
     /// layout at that moment, each source in its own colour, over black.
     pub fn pictures(&self) -> impl Iterator<Item = (u64, Frame)> + '_ {
         let sources = self.sources.as_deref().unwrap_or_default();
-        layout::scenes(&self.layout, sources, self.duration_ms, self.width, self.height).into_iter().map(
-            |scene| {
-                let mut f = Frame::new(self.width, self.height, BLACK);
-                for t in &scene.tiles {
-                    f.fill(t.x, t.y, t.width, t.height, source_colour(t.source));
-                }
-                (scene.start_ms, f)
-            },
-        )
+        layout::scenes(&self.layout, sources, self.duration_ms, self.width, self.height).into_iter().map(|scene| {
+            let mut f = Frame::new(self.width, self.height, BLACK);
+            for t in &scene.tiles {
+                f.fill(t.x, t.y, t.width, t.height, source_colour(t.source));
+            }
+            (scene.start_ms, f)
+        })
     }
 
     /// The MP4 file.
     pub fn file(&self) -> Vec<u8> {
         if self.sources.is_none() {
-            return crate::media::mp4::test_pattern(self.width, self.height, self.duration_ms.max(1)).unwrap_or_default();
+            return crate::media::mp4::test_pattern(self.width, self.height, self.duration_ms.max(1))
+                .unwrap_or_default();
         }
         crate::media::mp4::slideshow(self.width, self.height, self.duration_ms.max(1), self.pictures())
             .unwrap_or_default()
