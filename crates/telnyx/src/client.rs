@@ -51,6 +51,8 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     max_retries: u32,
     deadline: Option<Duration>,
+    #[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+    extra_roots: Vec<crate::tls::ExtraRoot>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -75,6 +77,8 @@ impl Default for ClientBuilder {
             timeout: Some(Duration::from_secs(60)),
             max_retries: 2,
             deadline: Some(Duration::from_secs(180)),
+            #[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -117,12 +121,32 @@ impl ClientBuilder {
         self
     }
 
-    /// An HTTP client of your own (proxies, TLS settings, connection pool).
+    /// An HTTP client of your own (proxies, TLS settings, connection pool). Its TLS settings
+    /// are its own: the root certificates added here do not apply to it.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
     }
 
+    /// Trusts this root certificate (DER) besides the web PKI's, for a proxy or a test server
+    /// with a certificate of its own.
+    #[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(crate::tls::ExtraRoot::Der(der.into()));
+        self
+    }
+
+    /// Trusts every `CERTIFICATE` in this PEM text besides the web PKI's roots. A PEM without
+    /// one, or that does not parse, makes [`build`](Self::build) fail with [`Error::Config`].
+    #[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots.push(crate::tls::ExtraRoot::Pem(pem.as_ref().to_vec()));
+        self
+    }
+
+    /// The client. Fails with [`Error::Config`] without an API key, with a base URL that is
+    /// not `http(s)://`, or when a TLS feature is on but no crypto provider can run here (see
+    /// the crate's "Features" section).
     pub fn build(self) -> Result<Client> {
         let api_key = self.api_key.filter(|k| !k.is_empty()).ok_or_else(|| Error::Config("no API key".into()))?;
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
@@ -130,10 +154,23 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(h) => h,
-            None => reqwest::Client::builder()
-                .user_agent(concat!("Telnyx/Rust ", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Config(e.to_string()))?,
+            None => {
+                let b = reqwest::Client::builder().user_agent(concat!("Telnyx/Rust ", env!("CARGO_PKG_VERSION")));
+                // The provider is chosen here: reqwest's own choice would be `ring`, or a
+                // panic when `ring` is not compiled in.
+                #[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+                let b = b.use_preconfigured_tls(crate::tls::client_config(&self.extra_roots)?);
+                #[cfg(not(any(feature = "rustls-graviola", feature = "rustls-ring")))]
+                if self.base_url.starts_with("https://") {
+                    return Err(Error::Config(format!(
+                        "base URL {} is HTTPS but the telnyx crate was built without TLS: enable the \
+                         `rustls-graviola` (default) or `rustls-ring` feature, or pass your own client to \
+                         ClientBuilder::http_client",
+                        self.base_url
+                    )));
+                }
+                b.build().map_err(|e| Error::Config(e.to_string()))?
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {

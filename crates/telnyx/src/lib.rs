@@ -13,6 +13,8 @@ mod pagination;
 mod query;
 mod resource;
 mod retry;
+#[cfg(any(feature = "rustls-graviola", feature = "rustls-ring"))]
+mod tls;
 pub mod webhooks;
 
 #[cfg(feature = "accounts")]

@@ -1,0 +1,44 @@
+//! The default features need no C toolchain: the dependency tree a user of `telnyx` gets
+//! (normal and build dependencies, default features) holds no crate that compiles C — no
+//! `cc`, no `ring`, no `aws-lc-sys`, no OpenSSL — on the targets Graviola serves, and still
+//! has a TLS stack. Read with `cargo tree`, offline, from the lock file.
+
+use std::process::Command;
+
+fn default_tree(target: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "--locked", "--manifest-path", manifest, "-p", "telnyx"])
+        .args(["-e", "normal,build", "--target", target, "--prefix", "none", "--format", "{p}"])
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split(' ').next().unwrap_or("").to_owned()).collect()
+}
+
+const COMPILES_C: &[&str] = &["cc", "ring", "aws-lc-sys", "aws-lc-rs", "openssl-sys", "cmake", "bindgen"];
+
+#[test]
+fn default_features_compile_no_c() {
+    // Linux targets only: offline, cargo can read only the packages a Linux build downloaded.
+    for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        let crates = default_tree(target);
+        for bad in COMPILES_C {
+            assert!(!crates.iter().any(|c| c == bad), "{bad} is in telnyx's default dependency tree for {target}");
+        }
+        for needed in ["rustls", "rustls-graviola", "webpki-roots", "reqwest"] {
+            assert!(crates.iter().any(|c| c == needed), "{needed} is missing from the default tree for {target}");
+        }
+    }
+}
+
+/// Elsewhere Graviola is left out (it does not compile there) and nothing takes its place
+/// unasked: still no C.
+#[test]
+fn other_targets_get_no_graviola_and_no_c() {
+    let crates = default_tree("riscv64gc-unknown-linux-gnu");
+    for bad in COMPILES_C.iter().chain(&["graviola", "rustls-graviola"]) {
+        assert!(!crates.iter().any(|c| c == bad), "{bad} is in the default tree for riscv64");
+    }
+}
