@@ -43,3 +43,22 @@ fn other_targets_get_no_graviola_and_no_c() {
         assert!(!crates.iter().any(|c| c == bad), "{bad} is in the default tree for riscv64");
     }
 }
+
+/// Features per product: the crate builds, without a warning, with no product or with any
+/// one product alone (and no TLS), so a user compiles only what they use.
+#[test]
+fn each_product_builds_alone_without_warnings() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    for features in ["", "messaging", "voice", "video", "accounts"] {
+        let out = Command::new(&cargo)
+            .args(["check", "--locked", "--lib", "--manifest-path", manifest, "-p", "telnyx", "--no-default-features"])
+            .args(["--features", features, "--message-format", "short"])
+            .output()
+            .expect("cargo check runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "features [{features}] do not build: {stderr}");
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+        assert!(warnings.is_empty(), "features [{features}] build with warnings: {warnings:?}");
+    }
+}
