@@ -708,19 +708,11 @@ fn main() {
                 Ok(Ok(url)) => {
                     eprintln!("== PostgreSQL");
                     let result = run_child("postgres", &url);
-                    let version = sh("psql", &[&base, "-Atqc", "SHOW server_version"])
-                        .and_then(|v| v.split_whitespace().next().map(str::to_owned));
-                    let dropped = sh(
-                        "psql",
-                        &[&base, "-q", "-v", "ON_ERROR_STOP=1", "-c", &format!("DROP SCHEMA \"{schema}\" CASCADE")],
-                    )
-                    .is_some();
-                    if !dropped {
-                        eprintln!("could not drop schema {schema} (is psql installed?); drop it by hand");
-                    }
+                    let version = common::pg_version(&base);
+                    let dropped = common::drop_schema(&base, &schema);
                     pg_note = format!(
                         "{} on 127.0.0.1, a fresh schema (`?options=-c search_path=...`){}",
-                        version.unwrap_or_else(|| "server".into()),
+                        version,
                         if dropped { ", dropped afterwards" } else { ", left in place (psql unavailable)" }
                     );
                     backends.push(Backend { label: "PostgreSQL", result });
@@ -741,10 +733,6 @@ fn main() {
     let text = section(&backends, &load_before, &load_after, &pg_note, write);
     println!("{text}");
     if write {
-        let path = workspace_root().join("docs/benchmarks.md");
-        let doc = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, common::splice(&doc, &text, SECTION, AFTER_SECTION, ANALYSIS))
-            .expect("write docs/benchmarks.md");
-        eprintln!("wrote the section \"{}\" of docs/benchmarks.md", &SECTION[3..]);
+        common::write_section(&text, SECTION, AFTER_SECTION, ANALYSIS);
     }
 }

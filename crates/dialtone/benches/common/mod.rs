@@ -160,3 +160,29 @@ pub fn splice(doc: &str, section: &str, heading: &str, after: &str, analysis: &s
     }
     out
 }
+
+/// Drops a benchmark's PostgreSQL schema with psql; says so on stderr when it cannot.
+pub fn drop_schema(base: &str, schema: &str) -> bool {
+    let dropped =
+        sh("psql", &[base, "-q", "-v", "ON_ERROR_STOP=1", "-c", &format!("DROP SCHEMA \"{schema}\" CASCADE")])
+            .is_some();
+    if !dropped {
+        eprintln!("could not drop schema {schema} (is psql installed?); drop it by hand");
+    }
+    dropped
+}
+
+/// The PostgreSQL server's version (`15.20`), or `server` when psql cannot say.
+pub fn pg_version(base: &str) -> String {
+    sh("psql", &[base, "-Atqc", "SHOW server_version"])
+        .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "server".into())
+}
+
+/// Writes `text` as the section `heading` of docs/benchmarks.md (see [`splice`]).
+pub fn write_section(text: &str, heading: &str, after: &str, analysis: &str) {
+    let path = workspace_root().join("docs/benchmarks.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, splice(&doc, text, heading, after, analysis)).expect("write docs/benchmarks.md");
+    eprintln!("wrote the section \"{}\" of docs/benchmarks.md", heading.trim_start_matches("## "));
+}
