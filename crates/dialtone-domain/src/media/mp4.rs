@@ -160,8 +160,8 @@ pub fn slideshow(
 }
 
 /// Eight 75 % colour bars (white, yellow, cyan, green, magenta, red, blue, black) in
-/// BT.601 limited-range Y'CbCr.
-fn bar(index: u32) -> (u8, u8, u8) {
+/// BT.601 limited-range Y'CbCr; past the eighth, black.
+pub fn bar(index: u32) -> (u8, u8, u8) {
     const BARS: [(u8, u8, u8); 8] = [
         (180, 128, 128),
         (168, 44, 136),

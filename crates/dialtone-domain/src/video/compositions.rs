@@ -238,16 +238,7 @@ impl Composition {
 
 /// The colour of the `i`th video source: the 75 % colour bars but black, in turn.
 pub fn source_colour(i: usize) -> (u8, u8, u8) {
-    const COLOURS: [(u8, u8, u8); 7] = [
-        (180, 128, 128),
-        (168, 44, 136),
-        (145, 147, 44),
-        (133, 63, 52),
-        (63, 193, 204),
-        (51, 109, 212),
-        (28, 212, 120),
-    ];
-    COLOURS[i % COLOURS.len()]
+    crate::media::mp4::bar((i % 7) as u32)
 }
 
 /// The session's video tracks (one per participant of a recording room), in milliseconds
