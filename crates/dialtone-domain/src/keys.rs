@@ -69,9 +69,16 @@ pub fn mask_api_key(key_prefix: &str) -> String {
 
 /// An account's Ed25519 key pair for webhook signatures and join tokens. The seed never
 /// appears in `Debug` output.
+///
+/// Signing runs on Graviola's assembly where the CPU has the instructions it needs (x86_64
+/// with AES-NI, PCLMULQDQ, BMI1, ADX, AVX and AVX2; aarch64), else on ed25519-dalek.
+/// Ed25519 signatures are deterministic (RFC 8032), so both give the same bytes for the
+/// same key and message.
 #[derive(Clone)]
 pub struct Signer {
     key: SigningKey,
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fast: Option<std::sync::Arc<graviola::signing::eddsa::Ed25519SigningKey>>,
 }
 
 impl fmt::Debug for Signer {
@@ -88,13 +95,32 @@ impl Signer {
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut seed);
-        Signer { key: SigningKey::from_bytes(&seed) }
+        Signer::from_seed(&seed)
+    }
+
+    fn from_seed(seed: &[u8; 32]) -> Self {
+        Signer {
+            key: SigningKey::from_bytes(seed),
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            fast: graviola::util::is_cpu_supported()
+                .then(|| graviola::signing::eddsa::Ed25519SigningKey::from_bytes(seed).ok())
+                .flatten()
+                .map(std::sync::Arc::new),
+        }
+    }
+
+    /// Whether signing runs on the assembly implementation (see the type's documentation).
+    pub fn is_accelerated(&self) -> bool {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        return self.fast.is_some();
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        false
     }
 
     pub fn from_seed_base64(b64: &str) -> Result<Self, BadSeed> {
         let bytes = STANDARD.decode(b64.trim()).map_err(|_| BadSeed)?;
         let seed: [u8; 32] = bytes.try_into().map_err(|_| BadSeed)?;
-        Ok(Signer { key: SigningKey::from_bytes(&seed) })
+        Ok(Signer::from_seed(&seed))
     }
 
     pub fn seed_base64(&self) -> String {
@@ -107,6 +133,14 @@ impl Signer {
     }
 
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        if let Some(fast) = &self.fast {
+            return fast.sign(msg);
+        }
+        self.portable_sign(msg)
+    }
+
+    fn portable_sign(&self, msg: &[u8]) -> [u8; 64] {
         use ed25519_dalek::Signer as _;
         self.key.sign(msg).to_bytes()
     }
@@ -155,6 +189,30 @@ mod tests {
         assert_eq!(s.public_key_base64(), t.public_key_base64());
         assert!(!format!("{s:?}").contains(&s.seed_base64()));
         assert!(Signer::from_seed_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn both_implementations_sign_alike() {
+        // Where the CPU allows it, signing runs on Graviola; its signatures must be the
+        // portable implementation's, byte for byte, for any key and message.
+        let mut rng = rand::thread_rng();
+        for len in [0usize, 1, 63, 64, 65, 200, 4096] {
+            let s = Signer::generate();
+            let mut msg = vec![0u8; len];
+            rng.fill_bytes(&mut msg);
+            assert_eq!(s.sign(&msg), s.portable_sign(&msg), "message of {len} bytes");
+            assert!(s.verify(&msg, &s.sign(&msg)));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("aes")
+            && std::is_x86_feature_detected!("pclmulqdq")
+            && std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("adx")
+            && std::is_x86_feature_detected!("avx")
+            && std::is_x86_feature_detected!("avx2")
+        {
+            assert!(Signer::generate().is_accelerated(), "this CPU should sign on Graviola");
+        }
     }
 
     #[test]
