@@ -13,8 +13,8 @@
 #   BENCH_CONNECTIONS  wrk connections (default 32)
 #   BENCH_PACED_CONNECTIONS, BENCH_PACED_DELAY_MS
 #                      the paced POST run: connections, and each one's pause between
-#                      requests, drawn at random around a mean (defaults 36 and 6 ms: about
-#                      5,000 requests/s)
+#                      requests, drawn at random around a mean (defaults 40 and 6 ms: about
+#                      5,500 requests/s)
 #   BENCH_STARTUP_RUNS runs of the start-to-first-200 measurement (default 5)
 #   BENCH_PG_URL       PostgreSQL to use (default postgres://postgres@127.0.0.1:5432/test);
 #                      must be on 127.0.0.1/localhost; each run gets a fresh schema that
@@ -47,7 +47,7 @@ DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
 THREADS="${BENCH_THREADS:-2}"
 CONNS="${BENCH_CONNECTIONS:-32}"
-PACED_CONNS="${BENCH_PACED_CONNECTIONS:-36}"
+PACED_CONNS="${BENCH_PACED_CONNECTIONS:-40}"
 PACED_DELAY="${BENCH_PACED_DELAY_MS:-6}"
 STARTUP_RUNS="${BENCH_STARTUP_RUNS:-5}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
