@@ -416,12 +416,14 @@ fn checkpoint_loop(
                     // Nothing committed for a whole period: a good time to give the disk back.
                     let size = std::fs::metadata(wal_path).map_or(0, |m| m.len());
                     if size > WAL_IDLE_SIZE {
-                        shrunk = true;
-                        run_on_writer(&writer, |c| {
-                            if let Err(e) = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-                                tracing::warn!(error = %e, "could not truncate the WAL; retrying later");
-                            }
-                        });
+                        shrunk = run_on_writer(&writer, |c| {
+                            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                                .inspect_err(
+                                    |e| tracing::warn!(error = %e, "could not truncate the WAL; retrying later"),
+                                )
+                                .is_ok()
+                        })
+                        .unwrap_or(true);
                     }
                 }
                 last_frames = frames;
@@ -436,17 +438,18 @@ fn checkpoint_loop(
     }
 }
 
-/// Runs `f` on the writer's connection, in its queue, and waits until it has run (or the
-/// writer is gone).
-fn run_on_writer(writer: &mpsc::Sender<WriteMsg>, f: impl FnOnce(&mut Connection) + Send + 'static) {
+/// Runs `f` on the writer's connection, in its queue, and waits for its answer (`None`:
+/// the writer is gone).
+fn run_on_writer<R: Send + 'static>(
+    writer: &mpsc::Sender<WriteMsg>,
+    f: impl FnOnce(&mut Connection) -> R + Send + 'static,
+) -> Option<R> {
     let (done, wait) = mpsc::sync_channel(1);
     let task: Task = Box::new(move |c| {
-        f(c);
-        let _ = done.send(());
+        let _ = done.send(f(c));
     });
-    if writer.send(WriteMsg::Run(task)).is_ok() {
-        let _ = wait.recv();
-    }
+    writer.send(WriteMsg::Run(task)).ok()?;
+    wait.recv().ok()
 }
 
 /// What `PRAGMA wal_checkpoint` answered.
@@ -710,7 +713,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_database_gives_back_its_wal_file() {
-        let dir = std::env::temp_dir().join(format!("dialtone-wal-{}", uuid_like()));
+        let dir = std::env::temp_dir().join(format!("dialtone-wal-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.db").to_string_lossy().into_owned();
         let db = Sqlite::open(Some(&path)).unwrap();
@@ -751,13 +754,5 @@ mod tests {
         .unwrap();
         db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    fn uuid_like() -> String {
-        format!(
-            "{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        )
     }
 }
