@@ -87,6 +87,27 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
             }
         })
     };
+    // After a burst, once the process is idle, the memory the allocator kept goes back to
+    // the system.
+    let trimmer = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut trimmer = dialtone_alloc::IdleTrimmer::default();
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(dialtone_alloc::TICK) => {
+                        if let Some(ticks) = dialtone_alloc::cpu_ticks()
+                            && trimmer.tick(ticks)
+                        {
+                            let released = dialtone_alloc::release_free_memory();
+                            tracing::debug!(released, "idle: gave free memory back to the system");
+                        }
+                    }
+                }
+            }
+        })
+    };
     // Media streams of live calls were tasks of the previous run: open them again.
     let resumed = engine.resume_streams().await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     if resumed > 0 {
@@ -113,6 +134,7 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
             let _ = w.await;
         }
         let _ = beat.await;
+        let _ = trimmer.await;
         let _ = engine_for_stop.store.forget_instance(&engine_for_stop.instance).await;
         store.close().await;
         Ok(())
