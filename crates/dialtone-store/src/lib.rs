@@ -361,17 +361,26 @@ impl Store {
     pub async fn get(&self, kind: &str, id: &str) -> Result<Option<Doc>> {
         match &self.backend {
             Backend::Sqlite(s) => {
+                if let Some(doc) = s.cached(kind, id) {
+                    return Ok(Some(doc));
+                }
+                let epoch = s.cache_epoch();
                 let (kind, id) = (kind.to_owned(), id.to_owned());
-                s.read_point(move |c| {
-                    sqlite::query_opt(
-                        c,
-                        "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
-                         FROM docs WHERE kind = ?1 AND id = ?2",
-                        (kind, id),
-                        sqlite::doc_from_row,
-                    )
-                })
-                .await
+                let doc = s
+                    .read_point(move |c| {
+                        sqlite::query_opt(
+                            c,
+                            "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
+                             FROM docs WHERE kind = ?1 AND id = ?2",
+                            (kind, id),
+                            sqlite::doc_from_row,
+                        )
+                    })
+                    .await?;
+                if let Some(d) = &doc {
+                    s.cache_fill(d, epoch);
+                }
+                Ok(doc)
             }
             Backend::Postgres(p) => {
                 let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND id = $2");

@@ -12,6 +12,14 @@
 //! - **a few reader threads**, each with its own connection, taking reads from one shared
 //!   queue; WAL lets them read while the writer writes, and each sees every committed write.
 //!
+//! - **a cache of documents read by id** (`DocCache`), so a document read again and again
+//!   (a room for its join tokens, an account, a messaging profile) is a hash lookup
+//!   instead of a read transaction and a JSON parse. The writer drops the documents a commit
+//!   updates or deletes before it answers, so a read never sees an older version than the
+//!   last acknowledged write. It relies on this process being the only one that updates or
+//!   deletes documents in the file (as the scheduler's leases already do; `dialtone users
+//!   add` only inserts).
+//!
 //! An in-memory database exists once per connection, so `sqlite::memory:` has the writer's
 //! connection only and runs reads there too. Statements are prepared once per connection
 //! (`prepare_cached`).
@@ -20,6 +28,7 @@ use crate::{Doc, Job, Result, StoreError, from_ms};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ffi, params};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -45,6 +54,9 @@ const WAL_MAX_FRAMES: i64 = 256 * 1024;
 /// made the next commits allocate and write the file's blocks anew: with the WAL at
 /// 250 MB a second, POST p99 was 65 ms at 5,700/s, and 6.5 ms without the truncation.
 const WAL_IDLE_SIZE: u64 = if cfg!(test) { 1024 * 1024 } else { 64 * 1024 * 1024 };
+
+/// Documents kept in the cache of documents read by id (a few kB each).
+const DOC_CACHE_MAX: usize = 1024;
 
 /// The writer connection's page cache, in KiB.
 const WRITER_CACHE_KIB: i64 = 8 * 1024;
@@ -104,6 +116,55 @@ pub(crate) struct Sqlite {
     path: Option<String>,
     /// Tells this store's point-read connections apart from other stores' on a thread.
     id: u64,
+    cache: Arc<Mutex<DocCache>>,
+}
+
+/// Documents read by `(kind, id)`, at most [`DOC_CACHE_MAX`].
+///
+/// A read that misses records the epoch, reads the database, and fills the cache only if
+/// the epoch has not moved: the writer moves it, under the same lock, each time it drops
+/// documents after a commit. So a read that began before a commit can never put back the
+/// version that commit replaced.
+#[derive(Default)]
+pub(crate) struct DocCache {
+    docs: HashMap<(String, String), Doc>,
+    epoch: u64,
+}
+
+impl DocCache {
+    fn get(&self, kind: &str, id: &str) -> Option<Doc> {
+        self.docs.get(&(kind.to_owned(), id.to_owned())).cloned()
+    }
+
+    fn fill(&mut self, doc: &Doc, epoch: u64) {
+        if epoch != self.epoch {
+            return;
+        }
+        if self.docs.len() >= DOC_CACHE_MAX
+            && let Some(k) = self.docs.keys().next().cloned()
+        {
+            self.docs.remove(&k);
+        }
+        self.docs.insert((doc.kind.clone(), doc.id.clone()), doc.clone());
+    }
+
+    /// Drops the documents the committed change sets updated or deleted.
+    fn forget(&mut self, group: &[&Prepared]) {
+        let mut any = false;
+        for p in group {
+            for d in &p.updates {
+                any = true;
+                self.docs.remove(&(d.kind.clone(), d.id.clone()));
+            }
+            for (kind, id) in &p.deletes {
+                any = true;
+                self.docs.remove(&(kind.clone(), id.clone()));
+            }
+        }
+        if any {
+            self.epoch += 1;
+        }
+    }
 }
 
 /// Each thread's connections for point reads, one per open store: `(store id, the store's
@@ -228,6 +289,7 @@ impl Sqlite {
             }
         };
         let (writer_tx, writer_rx) = mpsc::channel::<WriteMsg>();
+        let cache = Arc::new(Mutex::new(DocCache::default()));
         let checkpointer = match path {
             None => None,
             Some(p) => {
@@ -246,7 +308,10 @@ impl Sqlite {
         };
         std::thread::Builder::new()
             .name("sqlite-write".into())
-            .spawn(move || write_loop(writer, writer_rx))
+            .spawn({
+                let cache = cache.clone();
+                move || write_loop(writer, writer_rx, cache)
+            })
             .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
         Ok(Sqlite {
             writer: writer_tx,
@@ -255,6 +320,7 @@ impl Sqlite {
             closed: Arc::new(AtomicBool::new(false)),
             path: path.map(str::to_owned),
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            cache,
         })
     }
 
@@ -323,6 +389,22 @@ impl Sqlite {
             };
             f(&conns[at].2)
         })
+    }
+
+    /// A document of the cache of documents read by id.
+    pub(crate) fn cached(&self, kind: &str, id: &str) -> Option<Doc> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(kind, id)
+    }
+
+    /// The cache's epoch, to take before reading a document it missed.
+    pub(crate) fn cache_epoch(&self) -> u64 {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).epoch
+    }
+
+    /// Keeps a document read from the database, unless a commit dropped documents since
+    /// `epoch` was taken.
+    pub(crate) fn cache_fill(&self, doc: &Doc, epoch: u64) {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).fill(doc, epoch);
     }
 
     /// Applies a change set in a transaction of its own or one shared with others queued.
@@ -483,7 +565,7 @@ fn checkpoint(c: &Connection) -> Option<Checkpoint> {
     }
 }
 
-fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>) {
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mutex<DocCache>>) {
     let mut next: Option<WriteMsg> = None;
     loop {
         let msg = match next.take() {
@@ -514,10 +596,12 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>) {
                 }
                 let group: Vec<Apply> = group.into_iter().map(|a| *a).collect();
                 let mut replies = Vec::with_capacity(group.len());
-                let results = match catch_unwind(AssertUnwindSafe(|| {
-                    let changes: Vec<&Prepared> = group.iter().map(|a| &a.changes).collect();
-                    commit_group(&mut conn, &changes)
-                })) {
+                let changes: Vec<&Prepared> = group.iter().map(|a| &a.changes).collect();
+                let results = catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, &changes)));
+                // Before anyone hears of the commit (committed or not: forgetting is harmless).
+                cache.lock().unwrap_or_else(|e| e.into_inner()).forget(&changes);
+                drop(changes);
+                let results = match results {
                     Ok(r) => r,
                     Err(_) => {
                         if !conn.is_autocommit() {
@@ -717,6 +801,91 @@ pub(crate) fn query_all<T, P: rusqlite::Params>(
 mod tests {
     use super::*;
     use rusqlite::StatementStatus;
+
+    fn row(kind: &str, id: &str) -> DocRow {
+        DocRow {
+            kind: kind.into(),
+            id: id.into(),
+            account_id: "a".into(),
+            parent_id: None,
+            unique_key: None,
+            data: "{}".into(),
+            version: 0,
+            created_at: 0,
+        }
+    }
+
+    fn changes(updates: Vec<DocRow>, deletes: Vec<(String, String)>) -> Prepared {
+        Prepared {
+            now: 0,
+            inserts: vec![],
+            updates,
+            deletes,
+            jobs: vec![],
+            api_keys: vec![],
+            settings: vec![],
+            counters: vec![],
+            done_job_seq: None,
+        }
+    }
+
+    /// A read that missed the cache and raced a commit must not put back what the commit
+    /// replaced.
+    #[test]
+    fn a_read_older_than_a_commit_is_not_cached() {
+        let mut cache = DocCache::default();
+        let old = Doc::new("t", "1", "a", serde_json::json!({"v": 1}), chrono::Utc::now());
+        let epoch = cache.epoch;
+        // The commit of version 2 lands while the read of version 1 is under way.
+        cache.forget(&[&changes(vec![row("t", "1")], vec![])]);
+        cache.fill(&old, epoch);
+        assert!(cache.get("t", "1").is_none());
+        // A read begun after it is kept, until the next commit touching any document.
+        cache.fill(&old, cache.epoch);
+        assert_eq!(cache.get("t", "1"), Some(old.clone()));
+        cache.forget(&[&changes(vec![], vec![("t".into(), "1".into())])]);
+        assert!(cache.get("t", "1").is_none());
+        // A commit of inserts only leaves the cache and its epoch alone.
+        let epoch = cache.epoch;
+        cache.forget(&[&changes(vec![], vec![])]);
+        assert_eq!(cache.epoch, epoch);
+    }
+
+    #[test]
+    fn the_cache_keeps_at_most_its_size() {
+        let mut cache = DocCache::default();
+        for i in 0..DOC_CACHE_MAX + 10 {
+            let d = Doc::new("t", i.to_string(), "a", serde_json::json!({}), chrono::Utc::now());
+            cache.fill(&d, cache.epoch);
+        }
+        assert_eq!(cache.docs.len(), DOC_CACHE_MAX);
+    }
+
+    /// Through the store: a document read (and cached) then updated or deleted reads back
+    /// as written.
+    #[tokio::test]
+    async fn reads_through_the_cache_see_every_acknowledged_write() {
+        use crate::{ChangeSet, Store};
+        let dir = std::env::temp_dir().join(format!("dialtone-cache-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        let now = chrono::Utc::now();
+        let d = Doc::new("t", "1", "a", serde_json::json!({"v": 1}), now);
+        store.apply(&ChangeSet::new().insert(d)).await.unwrap();
+        for v in 2..20 {
+            let mut got = store.get("t", "1").await.unwrap().unwrap();
+            assert_eq!(got.data["v"], v - 1);
+            assert_eq!(store.get("t", "1").await.unwrap().unwrap(), got, "a second read differs");
+            got.data = serde_json::json!({"v": v});
+            store.apply(&ChangeSet::new().update(got)).await.unwrap();
+        }
+        let last = store.get("t", "1").await.unwrap().unwrap();
+        assert_eq!((last.data["v"].as_i64(), last.version), (Some(19), 18));
+        store.apply(&ChangeSet::new().delete("t", "1")).await.unwrap();
+        assert!(store.get("t", "1").await.unwrap().is_none());
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// The scheduler's claim binds its `LIMIT`: each claim must reuse the prepared plan, not
     /// parse and plan the statement again.
