@@ -422,7 +422,13 @@ if not doc.strip():
     )
 # The section runs from its heading to the next "## " heading (or the end).
 pat = re.compile(r"^## Server foundation \(issue 2\)\n.*?(?=^## |\Z)", re.S | re.M)
-if pat.search(doc):
+found = pat.search(doc)
+if found:
+    # A "### Analysis" subsection is written by hand: keep it.
+    old = found.group(0)
+    at = old.find("### Analysis")
+    if at >= 0:
+        section += "\n" + old[at:].rstrip("\n") + "\n"
     doc = pat.sub(lambda _: section + "\n", doc, count=1)
 else:
     doc = doc.rstrip("\n") + "\n\n" + section
