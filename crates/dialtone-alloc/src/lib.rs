@@ -31,7 +31,13 @@ pub fn release_free_memory() -> bool {
 /// The CPU time (user + system) this process has used, in clock ticks (1/100 s on Linux);
 /// `None` where `/proc` is not there.
 pub fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_ticks_of("self")
+}
+
+/// As [`cpu_ticks`], for process `pid` (`"self"`: this one). The benchmarks read the
+/// server's this way.
+pub fn cpu_ticks_of(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields are counted after its ')'.
     let rest = stat.rsplit_once(')')?.1;
     let mut fields = rest.split_whitespace().skip(11);

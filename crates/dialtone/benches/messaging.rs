@@ -63,15 +63,6 @@ const TARGET_FIRE_SECS: f64 = 1.0;
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-/// CPU time (user + system) of this process so far, all threads, in seconds.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Events per second of each whole second after `start` (for the log).
 fn per_second(times: &[u64], start: u64) -> Vec<u64> {
     let mut out = Vec::new();
@@ -279,7 +270,7 @@ async fn run_http(database: String) -> Value {
     let non200 = Arc::new(AtomicU64::new(0));
     let transport = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let cpu0 = cpu_secs();
+    let cpu0 = cpu_secs("self");
     let start = now_ns();
     let end = start + duration.as_nanos() as u64;
     let mut tasks = Vec::new();
@@ -335,7 +326,7 @@ async fn run_http(database: String) -> Value {
         ok.extend(o);
     }
     let load_end = now_ns();
-    let load_cpu = cpu_secs() - cpu0;
+    let load_cpu = cpu_secs("self") - cpu0;
     let rss_after_load = rss_kb("VmRSS:");
     let sent_during = s.rx.count(SENT);
     let fin_during = s.rx.count(FINALIZED);
@@ -371,7 +362,7 @@ async fn run_http(database: String) -> Value {
     }
     let far = chrono::Utc::now() + chrono::Duration::days(365);
     let jobs_done = wait_jobs_done(&engine, far, Duration::from_secs(60)).await;
-    let total_cpu = cpu_secs() - cpu0;
+    let total_cpu = cpu_secs("self") - cpu0;
     let sent_hits = s.rx.hits(SENT);
     let fin_hits = s.rx.hits(FINALIZED);
     let answered_at: HashMap<&str, u64> = ok.iter().map(|o| (o.0.as_str(), o.2)).collect();
@@ -451,7 +442,7 @@ async fn run_scheduled(database: String) -> Value {
     eprintln!("   scheduled: creating {n} messages from {concurrency} tasks");
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let cpu0 = cpu_secs();
+    let cpu0 = cpu_secs("self");
     let start = now_ns();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -478,7 +469,7 @@ async fn run_scheduled(database: String) -> Value {
         create_lat.extend(t.await.unwrap());
     }
     let created_at = now_ns();
-    let create_cpu = cpu_secs() - cpu0;
+    let create_cpu = cpu_secs("self") - cpu0;
     let created = create_lat.len() as u64;
     let create_secs = secs(created_at - start);
     let create_lat = sorted(create_lat);
@@ -496,7 +487,7 @@ async fn run_scheduled(database: String) -> Value {
     // Fire: the clock moves to T + 1 ms; step 1 (scheduled → queued) is due at T, the rest
     // (queued → sent with its message.sent webhook) at T + 1 ms.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cpu1 = cpu_secs();
+    let cpu1 = cpu_secs("self");
     let fire_at = now_ns();
     engine.clock.advance(due + chrono::Duration::milliseconds(1) - engine.clock.now());
     engine.wake();
@@ -552,7 +543,7 @@ async fn run_scheduled(database: String) -> Value {
         let poll = if now_ns() - fire_at < 2_000_000_000 { 20 } else { 250 };
         tokio::time::sleep(Duration::from_millis(poll)).await;
     }
-    let fire_cpu = cpu_secs() - cpu1;
+    let fire_cpu = cpu_secs("self") - cpu1;
     let sent_hits = s.rx.hits(SENT);
     let recvs = sorted(sent_hits.iter().map(|h| h.1).collect());
     let at_1s = at_1s.unwrap_or((created as i64, sent, s.rx.count(SENT)));

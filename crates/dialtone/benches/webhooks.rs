@@ -55,17 +55,6 @@ const TARGET_P99_MS: f64 = 50.0;
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-/// CPU time (user + system) of this process so far, all threads, in seconds.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces); utime and stime are the
-    // 14th and 15th fields, in clock ticks (100 per second on Linux).
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Reads the unsigned integer following `"key":` in a JSON body without parsing it all (the
 /// receiver shares the cores with the server, so it does as little as it can).
 fn field(body: &[u8], key: &str) -> Option<u64> {
@@ -228,7 +217,7 @@ async fn run_backend(database: String) -> Value {
     eprintln!("   phase A: {n} events from {emitters} tasks");
     let next = Arc::new(AtomicUsize::new(0));
     let emit_errors = Arc::new(AtomicU64::new(0));
-    let a_cpu = cpu_secs();
+    let a_cpu = cpu_secs("self");
     let a_start = now_ns();
     let mut tasks = Vec::new();
     for _ in 0..emitters {
@@ -258,11 +247,11 @@ async fn run_backend(database: String) -> Value {
         a_commit.extend(t.await.unwrap());
     }
     let a_emitted_at = now_ns();
-    let a_emit_cpu = cpu_secs() - a_cpu;
+    let a_emit_cpu = cpu_secs("self") - a_cpu;
     let a_emitted = a_commit.len() as u64;
     let a_complete = wait_for(&rx, 1, a_emitted, timeout).await;
     let a_jobs_done = wait_jobs_done(&engine, Duration::from_secs(30)).await;
-    let a_cpu = cpu_secs() - a_cpu;
+    let a_cpu = cpu_secs("self") - a_cpu;
     let a_hits = rx.hits(1);
     let a_recv = sorted(a_hits.iter().map(|h| h.recv).collect());
     let a_lat = sorted(a_hits.iter().map(|h| h.recv.saturating_sub(h.sent)).collect());
@@ -290,7 +279,7 @@ async fn run_backend(database: String) -> Value {
     eprintln!("   phase B: {m} events at {rate}/s");
     let b_commits: Arc<Mutex<Vec<(u32, u64, u64)>>> = Arc::new(Mutex::new(Vec::with_capacity(m as usize)));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(4096));
-    let b_cpu = cpu_secs();
+    let b_cpu = cpu_secs("self");
     let b_start = now_ns();
     let mut emitted = 0u32;
     let mut max_lag_ns = 0u64;
@@ -328,7 +317,7 @@ async fn run_backend(database: String) -> Value {
     let b_emitted = b_commits.len() as u64;
     let b_complete = wait_for(&rx, 2, b_emitted, timeout).await;
     let b_jobs_done = wait_jobs_done(&engine, Duration::from_secs(30)).await;
-    let b_cpu = cpu_secs() - b_cpu;
+    let b_cpu = cpu_secs("self") - b_cpu;
     let b_hits = rx.hits(2);
     let mut done_at = vec![0u64; m as usize];
     let mut b_commit = Vec::with_capacity(b_commits.len());

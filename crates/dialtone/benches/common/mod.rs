@@ -14,6 +14,12 @@ pub fn now_ns() -> u64 {
     T0.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+/// CPU time (user + system) of process `pid` (`"self"`: this one) so far, all threads, in
+/// seconds; 0 where it cannot be read.
+pub fn cpu_secs(pid: &str) -> f64 {
+    dialtone_alloc::cpu_ticks_of(pid).unwrap_or(0) as f64 / 100.0
+}
+
 pub fn env_num(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name} must be a whole number, not '{v}'")),
