@@ -6,9 +6,9 @@
 //! - **one writer thread** with the one read-write connection. Every write is a closure sent
 //!   to it over a channel and answered over a oneshot: a whole change set
 //!   (`BEGIN IMMEDIATE` … `COMMIT`) is one closure, so one thread hop per transaction, not
-//!   per statement. Change sets queued while it works are committed together (group commit):
-//!   one transaction with a savepoint per change set, so a change set that fails (duplicate,
-//!   conflict) rolls back only its own savepoint and gets its own error.
+//!   per statement. Change sets queued while it works are committed together (group commit)
+//!   in one transaction; when one of them fails (duplicate, conflict), the group is applied
+//!   again with a savepoint per change set, so that it alone rolls back and gets its error.
 //! - **a few reader threads**, each with its own connection, taking reads from one shared
 //!   queue; WAL lets them read while the writer writes, and each sees every committed write.
 //!
@@ -41,13 +41,20 @@ const STATEMENT_CACHE: usize = 64;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~32 MB,
 /// at most every [`WAL_RESTART_EVERY`] unless it reaches [`WAL_MAX_FRAMES`] (~1 GB), which
-/// bounds the WAL file under any load. The writer's checkpoint stalls commits for 5-20 ms.
+/// bounds the WAL file under any load. The writer's checkpoint stalls commits for 15-25 ms
+/// under a full POST load, even with next to nothing left to copy: nearly all of it is its
+/// two fsyncs (WAL, then database), each a flush of a disk busy writing the WAL back. With
+/// the fsyncs left out (not safe on power loss, so not done) it took 1-3 ms.
 /// Restarting every 30 s instead let the WAL grow to ~1 GB under a full write load, where
 /// each commit and the restart itself cost more. Under a light load the WAL starts over by
 /// itself.
 const WAL_RESTART_FRAMES: i64 = 8 * 1024;
 const WAL_RESTART_EVERY: Duration = Duration::from_secs(1);
 const WAL_MAX_FRAMES: i64 = 256 * 1024;
+/// Before the writer's checkpoint, the checkpoint thread copies frames again (at most this
+/// many rounds) until no more than [`HANDOFF_FRAMES`] are left for the writer to copy.
+const HANDOFF_ROUNDS: usize = 8;
+const HANDOFF_FRAMES: i64 = 128;
 /// The WAL file keeps its size when the WAL starts over (it is written again from its
 /// start); once the database has been idle for a checkpoint period, a WAL file bigger than
 /// this is truncated. Truncating it at each restart instead, as `journal_size_limit` does,
@@ -225,6 +232,11 @@ fn open(path: Option<&str>) -> rusqlite::Result<Connection> {
     // would fsync every commit and cost most of the write rate.
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "OFF")?;
+    // Statement journals (a savepoint's record of the pages it changes) and temporary
+    // tables in memory: on disk, each group commit with savepoints created a temporary
+    // file and wrote every journaled page to it, five writes for every one to the WAL,
+    // and those writes stalled commits for milliseconds.
+    c.pragma_update(None, "temp_store", "MEMORY")?;
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // Without the query planner stability guarantee, a statement whose plan may depend on a
     // bound value (a `LIMIT ?`, as in the scheduler's claim) is parsed and planned again
@@ -481,13 +493,23 @@ fn checkpoint_loop(
     loop {
         match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let c = checkpoint(&conn);
+                let mut c = checkpoint(&conn);
                 let frames = c.map_or(0, |c| c.log);
                 let due = last_restart.elapsed() >= WAL_RESTART_EVERY;
                 if (frames > WAL_RESTART_FRAMES && due) || frames > WAL_MAX_FRAMES {
                     last_restart = std::time::Instant::now();
                     shrunk = false;
-                    run_on_writer(&writer, |c| {
+                    // Copy what was committed during that checkpoint, and again, until
+                    // little is left: the writer's checkpoint stalls every commit for as
+                    // long as it takes.
+                    for _ in 0..HANDOFF_ROUNDS {
+                        if c.is_none_or(|c| c.log - c.copied <= HANDOFF_FRAMES) {
+                            break;
+                        }
+                        c = checkpoint(&conn);
+                    }
+                    let left = c.map(|c| c.log - c.copied);
+                    run_on_writer(&writer, move |c| {
                         let started = std::time::Instant::now();
                         // A reader that began before the last commit keeps the frames it
                         // may read from being copied; it is gone within microseconds.
@@ -498,7 +520,7 @@ fn checkpoint_loop(
                                 break;
                             }
                         }
-                        tracing::debug!(?last, elapsed = ?started.elapsed(), "WAL checkpointed by the writer");
+                        tracing::debug!(?last, ?left, elapsed = ?started.elapsed(), "WAL checkpointed by the writer");
                     });
                 } else if c.is_some_and(|c| c.log == last_frames && c.copied == c.log && !c.busy) && !shrunk {
                     // Nothing committed for a whole period: a good time to give the disk back.
@@ -626,39 +648,42 @@ fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Commits change sets in one transaction, each in a savepoint when there are several;
-/// answers one result per change set. A failed commit fails every change set.
+/// Commits change sets in one transaction; answers one result per change set. A failed
+/// commit fails every change set.
+///
+/// Change sets almost always apply, so the group is first applied without savepoints. Only
+/// when one fails is the transaction rolled back and the group applied again with a
+/// savepoint per change set, so that the failing one rolls back alone and gets its own
+/// error. A savepoint journals every page its change set touches (in memory, as
+/// `temp_store` is `MEMORY`); with a savepoint per change set the writer spent more time on
+/// that journal than on the WAL.
 fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
     if let Err(e) = exec(c, "BEGIN IMMEDIATE") {
         return fail_all(group.len(), &e);
     }
-    let mut results = Vec::with_capacity(group.len());
-    if let [one] = group {
-        let r = apply_changes(c, one);
-        if r.is_err() {
-            let _ = exec(c, "ROLLBACK");
-            return vec![r];
-        }
-        results.push(r);
-    } else {
-        for p in group {
-            if let Err(e) = exec(c, "SAVEPOINT cs") {
-                results.push(Err(StoreError::Sqlite(e)));
-                continue;
-            }
-            let r = apply_changes(c, p);
-            let undo = if r.is_err() { exec(c, "ROLLBACK TO cs") } else { Ok(()) };
-            let release = exec(c, "RELEASE cs");
-            if let Err(e) = undo.and(release) {
-                // The transaction is in an unknown state: give it up whole.
-                if !c.is_autocommit() {
-                    let _ = exec(c, "ROLLBACK");
-                }
-                return fail_all(group.len(), &e);
-            }
-            results.push(r);
+    let mut failed = None;
+    for p in group {
+        if let Err(e) = apply_changes(c, p) {
+            failed = Some(e);
+            break;
         }
     }
+    let results = match failed {
+        None => group.iter().map(|_| Ok(())).collect(),
+        Some(e) => {
+            let _ = exec(c, "ROLLBACK");
+            if let [_] = group {
+                return vec![Err(e)];
+            }
+            if let Err(e) = exec(c, "BEGIN IMMEDIATE") {
+                return fail_all(group.len(), &e);
+            }
+            match apply_each_in_a_savepoint(c, group) {
+                Ok(results) => results,
+                Err(e) => return fail_all(group.len(), &e),
+            }
+        }
+    };
     if let Err(e) = exec(c, "COMMIT") {
         if !c.is_autocommit() {
             let _ = exec(c, "ROLLBACK");
@@ -666,6 +691,29 @@ fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
         return fail_all(group.len(), &e);
     }
     results
+}
+
+/// Applies each change set in a savepoint of its own, inside the caller's transaction. An
+/// error of the savepoints themselves leaves the transaction in an unknown state: it is
+/// rolled back, and the error answered.
+fn apply_each_in_a_savepoint(c: &Connection, group: &[&Prepared]) -> rusqlite::Result<Vec<Result<()>>> {
+    let mut results = Vec::with_capacity(group.len());
+    for p in group {
+        let step = exec(c, "SAVEPOINT cs").map(|()| apply_changes(c, p)).and_then(|r| {
+            let undo = if r.is_err() { exec(c, "ROLLBACK TO cs") } else { Ok(()) };
+            undo.and(exec(c, "RELEASE cs")).map(|()| r)
+        });
+        match step {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                if !c.is_autocommit() {
+                    let _ = exec(c, "ROLLBACK");
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// The same error for each of `n` change sets (`rusqlite::Error` is not `Clone`).
@@ -899,6 +947,50 @@ mod tests {
         }
         let st = c.prepare_cached(&claim).unwrap();
         assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "the claim was prepared again");
+    }
+
+    fn inserts(rows: Vec<DocRow>) -> Prepared {
+        Prepared { inserts: rows, ..changes(vec![], vec![]) }
+    }
+
+    fn ids(c: &Connection) -> Vec<String> {
+        query_all(c, "SELECT id FROM docs ORDER BY id", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A group commits whole when every change set applies; when one fails, only it is
+    /// left out, with its own error, and the others commit, each whole.
+    #[test]
+    fn a_failing_change_set_in_a_group_fails_alone() {
+        let mut c = open(None).unwrap();
+        crate::migrate::sqlite(&mut c).unwrap();
+        let ok = commit_group(&mut c, &[&inserts(vec![row("t", "1")]), &inserts(vec![row("t", "2")])]);
+        assert!(ok.iter().all(Result::is_ok), "{ok:?}");
+        assert_eq!(ids(&c), ["1", "2"]);
+
+        // The second inserts a new row and then one that exists: none of it may stay.
+        let dup = inserts(vec![row("t", "4"), row("t", "1")]);
+        let stale = changes(vec![DocRow { version: 7, ..row("t", "2") }], vec![]);
+        let group = [&inserts(vec![row("t", "3")]), &dup, &stale, &inserts(vec![row("t", "5"), row("t", "6")])];
+        let results = commit_group(&mut c, &group);
+        assert!(results[0].is_ok() && results[3].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StoreError::Duplicate)), "{results:?}");
+        assert!(matches!(results[2], Err(StoreError::Conflict)), "{results:?}");
+        assert_eq!(ids(&c), ["1", "2", "3", "5", "6"]);
+        assert!(c.is_autocommit(), "the transaction was left open");
+
+        // A change set failing alone leaves nothing behind either.
+        let r = commit_group(&mut c, &[&inserts(vec![row("t", "7"), row("t", "2")])]);
+        assert!(matches!(r[..], [Err(StoreError::Duplicate)]), "{r:?}");
+        assert_eq!(ids(&c), ["1", "2", "3", "5", "6"]);
+    }
+
+    /// Savepoint journals stay in memory: on disk, each group commit with savepoints wrote
+    /// a temporary file, and those writes stalled commits.
+    #[test]
+    fn statement_journals_are_kept_in_memory() {
+        let c = open(None).unwrap();
+        let mode: i64 = c.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, 2, "temp_store should be MEMORY");
     }
 
     #[tokio::test]
