@@ -510,12 +510,11 @@ impl Message {
         let outcome =
             self.outcome.clone().unwrap_or(carrier::Behaviour::Deliver { after_ms: carrier::DEFAULT_DELAY_MS });
         match self.status {
-            Status::Scheduled => {
-                self.status = Status::Queued;
-                (None, Some(Duration::zero()))
-            }
-            // `sending` lasts while the carrier takes the message: within this one step.
-            Status::Queued | Status::Sending => {
+            // At its `send_at` a scheduled message goes to the carrier at once, as a queued
+            // one does: one step, not a step to `queued` and another to `sent`, so a burst
+            // of scheduled messages takes half the jobs. `sending` lasts while the carrier
+            // takes the message: within this one step.
+            Status::Scheduled | Status::Queued | Status::Sending => {
                 if let carrier::Behaviour::RejectSend { code } = &outcome {
                     self.status = Status::SendingFailed;
                     self.completed_at = Some(now);
@@ -648,5 +647,65 @@ pub mod keywords {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scheduled(outcome: carrier::Behaviour) -> Message {
+        let t = DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z").unwrap().with_timezone(&Utc);
+        Message {
+            id: "m".into(),
+            account_id: "a".into(),
+            direction: "outbound".into(),
+            kind: MessageType::Sms,
+            from: Party::new("+15550000001", true),
+            to: Party::new("+15550100001", false),
+            status: Status::Scheduled,
+            text: Some("hi".into()),
+            subject: None,
+            media: vec![],
+            encoding: "GSM-7".into(),
+            parts: 1,
+            num_chars: 2,
+            smart_encoding_applied: false,
+            messaging_profile_id: None,
+            webhook_url: None,
+            webhook_failover_url: None,
+            use_profile_webhooks: true,
+            errors: vec![],
+            group_message_id: None,
+            received_at: t,
+            send_at: Some(t + Duration::minutes(30)),
+            sent_at: None,
+            completed_at: None,
+            outcome: Some(outcome),
+        }
+    }
+
+    /// At its time a scheduled message is sent in one step, with `message.sent`, and
+    /// finalized after the carrier's delay.
+    #[test]
+    fn a_scheduled_message_is_sent_in_one_step() {
+        let mut m = scheduled(carrier::Behaviour::Deliver { after_ms: 1_000 });
+        let at = m.send_at.unwrap();
+        assert_eq!(m.step(at), (Some("message.sent"), Some(Duration::milliseconds(1_000))));
+        assert_eq!((m.status, m.sent_at), (Status::Sent, Some(at)));
+        let later = at + Duration::seconds(1);
+        assert_eq!(m.step(later), (Some("message.finalized"), None));
+        assert_eq!((m.status, m.completed_at), (Status::Delivered, Some(later)));
+        assert_eq!(m.step(later), (None, None), "a final message does not move");
+    }
+
+    /// A destination that refuses the send fails a scheduled message at its first step.
+    #[test]
+    fn a_scheduled_message_the_carrier_refuses_fails_at_once() {
+        let mut m = scheduled(carrier::Behaviour::RejectSend { code: "40001".into() });
+        let at = m.send_at.unwrap();
+        assert_eq!(m.step(at), (Some("message.finalized"), None));
+        assert_eq!(m.status, Status::SendingFailed);
+        assert_eq!(m.errors[0].code, "40001");
     }
 }

@@ -484,8 +484,8 @@ async fn run_scheduled(database: String) -> Value {
     assert_eq!(pending, created as i64, "every scheduled message has its job, due at T");
     let rss_created = rss_kb("VmRSS:");
 
-    // Fire: the clock moves to T + 1 ms; step 1 (scheduled → queued) is due at T, the rest
-    // (queued → sent with its message.sent webhook) at T + 1 ms.
+    // Fire: the clock moves to T + 1 ms; step 1 (scheduled → sent, with its message.sent
+    // webhook) is due at T.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu1 = cpu_secs("self");
     let fire_at = now_ns();
@@ -911,7 +911,7 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
         s.push_str(&format!(
             "- Scheduled (manual clock): {} messages created through `Engine::send_message` by {} tasks, all with `send_at` = T (now + 6 min), \
              then the clock is moved to T + 1 ms (`engine.clock.advance` + `engine.wake()`) and the background worker runs them. A scheduled message \
-             takes two steps to be sent (scheduled → queued at T, queued → sent with its `message.sent` webhook right after). \"Fired\" (sent) is \
+             is sent in one step at T (scheduled → sent, with its `message.sent` webhook). \"Fired\" (sent) is \
              measured from the store's job counts, polled every 20 ms for 2 s, then every 250 ms: a message is sent once its next step's job (delivered, due 1 s later on the \
              standing clock) exists; it is out of `scheduled` once its job due at T is gone.\n",
             fmt_int(r["created"].as_f64().unwrap_or(0.0)),
