@@ -1,7 +1,7 @@
 //! The server's allocator, and its upkeep.
 //!
 //! Every program linking this crate allocates with mimalloc ([`GLOBAL`]). Under the
-//! messaging benchmark glibc's allocator took about 30 % of the process's CPU (a third of
+//! messaging benchmark glibc's allocator took about 30 % of the process's CPU (a quarter of
 //! that in `malloc_consolidate` and `unlink_chunk`, merging free chunks); with mimalloc the
 //! same load ran 1.9× the messages a second at 40 % less CPU each.
 //!

@@ -42,19 +42,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~32 MB,
 /// at most every [`WAL_RESTART_EVERY`] unless it reaches [`WAL_MAX_FRAMES`] (~1 GB), which
 /// bounds the WAL file under any load. The writer's checkpoint stalls commits for 15-25 ms
-/// under a full POST load, even with next to nothing left to copy: nearly all of it is its
-/// two fsyncs (WAL, then database), each a flush of a disk busy writing the WAL back. With
-/// the fsyncs left out (not safe on power loss, so not done) it took 1-3 ms.
+/// under a full POST load: nearly all of it is its two fsyncs (WAL, then database), each a
+/// flush of a disk busy writing the WAL back. With the fsyncs left out (not safe on power
+/// loss, so not done) it took 1-3 ms. Having the checkpoint thread copy again until under
+/// 128 frames were left for the writer did not shorten it.
 /// Restarting every 30 s instead let the WAL grow to ~1 GB under a full write load, where
 /// each commit and the restart itself cost more. Under a light load the WAL starts over by
 /// itself.
 const WAL_RESTART_FRAMES: i64 = 8 * 1024;
 const WAL_RESTART_EVERY: Duration = Duration::from_secs(1);
 const WAL_MAX_FRAMES: i64 = 256 * 1024;
-/// Before the writer's checkpoint, the checkpoint thread copies frames again (at most this
-/// many rounds) until no more than [`HANDOFF_FRAMES`] are left for the writer to copy.
-const HANDOFF_ROUNDS: usize = 8;
-const HANDOFF_FRAMES: i64 = 128;
 /// The WAL file keeps its size when the WAL starts over (it is written again from its
 /// start); once the database has been idle for a checkpoint period, a WAL file bigger than
 /// this is truncated. Truncating it at each restart instead, as `journal_size_limit` does,
@@ -493,23 +490,13 @@ fn checkpoint_loop(
     loop {
         match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let mut c = checkpoint(&conn);
+                let c = checkpoint(&conn);
                 let frames = c.map_or(0, |c| c.log);
                 let due = last_restart.elapsed() >= WAL_RESTART_EVERY;
                 if (frames > WAL_RESTART_FRAMES && due) || frames > WAL_MAX_FRAMES {
                     last_restart = std::time::Instant::now();
                     shrunk = false;
-                    // Copy what was committed during that checkpoint, and again, until
-                    // little is left: the writer's checkpoint stalls every commit for as
-                    // long as it takes.
-                    for _ in 0..HANDOFF_ROUNDS {
-                        if c.is_none_or(|c| c.log - c.copied <= HANDOFF_FRAMES) {
-                            break;
-                        }
-                        c = checkpoint(&conn);
-                    }
-                    let left = c.map(|c| c.log - c.copied);
-                    run_on_writer(&writer, move |c| {
+                    run_on_writer(&writer, |c| {
                         let started = std::time::Instant::now();
                         // A reader that began before the last commit keeps the frames it
                         // may read from being copied; it is gone within microseconds.
@@ -520,7 +507,7 @@ fn checkpoint_loop(
                                 break;
                             }
                         }
-                        tracing::debug!(?last, ?left, elapsed = ?started.elapsed(), "WAL checkpointed by the writer");
+                        tracing::debug!(?last, elapsed = ?started.elapsed(), "WAL checkpointed by the writer");
                     });
                 } else if c.is_some_and(|c| c.log == last_frames && c.copied == c.log && !c.busy) && !shrunk {
                     // Nothing committed for a whole period: a good time to give the disk back.
