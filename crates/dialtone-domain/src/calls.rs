@@ -205,6 +205,10 @@ pub struct Outcome {
     pub recordings: Vec<SavedRecording>,
     /// What the call's media streams must do (open, send digits, stop), in order.
     pub streams: Vec<StreamOp>,
+    /// The call has just ended: the timers it set before are void (a ring timeout, its time
+    /// limit, the far end's next move) and are cancelled, not left to fire for nothing.
+    /// The timers of this outcome (the ended call's expiry) are kept.
+    pub cancel_timers: bool,
 }
 
 /// The fields every command shares.
@@ -957,6 +961,7 @@ impl Call {
     }
 
     fn end(&mut self, h: Hangup, now: DateTime<Utc>) -> Outcome {
+        let was_alive = self.state != State::Ended;
         let was_answered = self.is_answered();
         let link = match (&self.state, &self.transfer_of) {
             (State::Bridged { with }, _) => Some((with.clone(), Link::Unbridged)),
@@ -988,6 +993,7 @@ impl Call {
         self.emit(&mut out, "call.hangup");
         self.save_recording(&mut out, now);
         out.timers.push((Timer::Expire, now + KEEP_ENDED));
+        out.cancel_timers = was_alive;
         out.peer = peer;
         out.link = link;
         out

@@ -41,6 +41,11 @@ fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
     Doc::new(calls::KIND, &call.call_control_id, &call.account_id, call.to_value(), now).parent(&call.connection_id)
 }
 
+/// The start of the ids of a call's timer jobs (`call:{call_control_id}:{n}`).
+pub fn timer_job_prefix(call_control_id: &str) -> String {
+    format!("call:{call_control_id}:")
+}
+
 /// Adds an outcome's webhooks and timers to `cs`, numbering the timers on the call (so
 /// its document must be written after this).
 fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc>) -> ChangeSet {
@@ -55,12 +60,15 @@ fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc
             cs = emit(cs, &call.account_id, ev, dest, Some(&call.call_control_id), now).0;
         }
     }
+    if out.cancel_timers {
+        cs = cs.cancel_jobs(timer_job_prefix(&call.call_control_id));
+    }
     for (timer, due) in &out.timers {
         call.timers_set += 1;
         // No ordering key: a call's timers are due at unrelated times, and a key would hold
         // each behind the oldest (a 4-hour time limit ahead of a 3-second ring).
         cs = cs.job(NewJob {
-            id: format!("call:{}:{}", call.call_control_id, call.timers_set),
+            id: format!("{}{}", timer_job_prefix(&call.call_control_id), call.timers_set),
             kind: calls::TIMER_JOB.into(),
             payload: json!({ "call_control_id": call.call_control_id, "timer": timer }),
             due_at: *due,

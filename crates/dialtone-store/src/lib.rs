@@ -116,6 +116,24 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]).
+const CANCEL_JOBS: &str = "DELETE FROM jobs WHERE id >= $1 AND id < $2 AND lease_until IS NULL";
+
+/// The ids starting with `prefix`, as a half-open range `[from, to)` that the unique index
+/// on job ids answers without a scan: `to` is `prefix` with its last character moved one
+/// up. An empty prefix (every job) or one whose last character has no successor gives the
+/// empty range: cancelling is only ever a saving, so nothing is removed then.
+pub(crate) fn id_range(prefix: &str) -> (String, String) {
+    let mut to = prefix.to_owned();
+    match to.pop().and_then(|c| char::from_u32(c as u32 + 1)) {
+        Some(next) => {
+            to.push(next);
+            (prefix.to_owned(), to)
+        }
+        None => (String::new(), String::new()),
+    }
+}
+
 /// Everything one domain operation changes, applied in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeSet {
@@ -124,6 +142,9 @@ pub struct ChangeSet {
     pub updates: Vec<Doc>,
     pub deletes: Vec<(String, String)>,
     pub jobs: Vec<NewJob>,
+    /// Job id prefixes: the jobs whose id starts with one, and that no worker holds, are
+    /// removed before this change set's own jobs are added (see [`ChangeSet::cancel_jobs`]).
+    pub cancelled_jobs: Vec<String>,
     /// `(key_hash, account_id, shown_prefix)`.
     pub api_keys: Vec<(String, String, String)>,
     pub settings: Vec<(String, String)>,
@@ -161,6 +182,13 @@ impl ChangeSet {
         self.jobs.push(j);
         self
     }
+    /// Removes the pending jobs whose id starts with `prefix` (a timer that no longer
+    /// applies), unless a worker has claimed one: that one runs and finds nothing to do.
+    /// Jobs added by this same change set are kept.
+    pub fn cancel_jobs(mut self, prefix: impl Into<String>) -> Self {
+        self.cancelled_jobs.push(prefix.into());
+        self
+    }
     pub fn api_key(mut self, hash: String, account_id: String, prefix: String) -> Self {
         self.api_keys.push((hash, account_id, prefix));
         self
@@ -179,6 +207,7 @@ impl ChangeSet {
             && self.updates.is_empty()
             && self.deletes.is_empty()
             && self.jobs.is_empty()
+            && self.cancelled_jobs.is_empty()
             && self.api_keys.is_empty()
             && self.settings.is_empty()
     }
@@ -602,6 +631,7 @@ impl Store {
                             )
                         })
                         .collect(),
+                    cancelled_jobs: cs.cancelled_jobs.iter().map(|p| id_range(p)).collect(),
                     api_keys: cs.api_keys.clone(),
                     settings: cs.settings.clone(),
                     counters: cs.counters.clone(),
@@ -654,6 +684,10 @@ impl Store {
         }
         for (kind, id) in &cs.deletes {
             sqlx::query("DELETE FROM docs WHERE kind = $1 AND id = $2").bind(kind).bind(id).execute(&mut *tx).await?;
+        }
+        for prefix in &cs.cancelled_jobs {
+            let (from, to) = id_range(prefix);
+            sqlx::query(CANCEL_JOBS).bind(from).bind(to).execute(&mut *tx).await?;
         }
         for j in &cs.jobs {
             sqlx::query(insert_job)
@@ -861,6 +895,25 @@ impl Store {
                     Some(r) => Some(job_from_row!(r)),
                     None => None,
                 })
+            }
+        }
+    }
+
+    /// The jobs whose id starts with `prefix` (a call's timers, say), in id order.
+    pub async fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id");
+        let (from, to) = id_range(prefix);
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.read(move |c| sqlite::query_all(c, &sql.replace('$', "?"), [from, to], sqlite::job_from_row)).await
+            }
+            Backend::Postgres(p) => {
+                let rows = sqlx::query(&sql).bind(from).bind(to).fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    out.push(job_from_row!(r));
+                }
+                Ok(out)
             }
         }
     }

@@ -87,6 +87,8 @@ pub(crate) struct Prepared {
     pub deletes: Vec<(String, String)>,
     /// `(id, kind, payload, due_at, ordering_key)`.
     pub jobs: Vec<(String, String, String, i64, Option<String>)>,
+    /// Id ranges `[from, to)` of jobs to remove unless claimed (`ChangeSet::cancel_jobs`).
+    pub cancelled_jobs: Vec<(String, String)>,
     pub api_keys: Vec<(String, String, String)>,
     pub settings: Vec<(String, String)>,
     pub counters: Vec<crate::CounterAdd>,
@@ -754,6 +756,9 @@ fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
     for (kind, id) in &p.deletes {
         c.prepare_cached("DELETE FROM docs WHERE kind = ?1 AND id = ?2")?.execute(params![kind, id])?;
     }
+    for (from, to) in &p.cancelled_jobs {
+        c.prepare_cached(&crate::CANCEL_JOBS.replace('$', "?"))?.execute(params![from, to])?;
+    }
     for (id, kind, payload, due_at, ordering_key) in &p.jobs {
         c.prepare_cached(INSERT_JOB)?
             .execute(params![id, kind, payload, due_at, ordering_key, now])
@@ -857,6 +862,7 @@ mod tests {
             updates,
             deletes,
             jobs: vec![],
+            cancelled_jobs: vec![],
             api_keys: vec![],
             settings: vec![],
             counters: vec![],

@@ -187,10 +187,16 @@ fn hanging_up_an_outgoing_call_ringing_or_answered() {
     assert_eq!(e.body()["errors"][0]["code"], "90018");
 
     let (mut call, _) = dial(far_end::DEFAULT, json!({}));
-    call.on_timer(Timer::FarAnswer, secs(3));
+    let answered = call.on_timer(Timer::FarAnswer, secs(3));
+    assert!(!answered.cancel_timers, "a live call's timers stand");
     let out = call.hangup(&cmd(None, None), secs(10)).unwrap();
     assert_eq!(hangup_of(&out), h("normal_clearing", "caller", "unspecified"));
     assert_eq!(call.duration_secs(secs(99)), 10);
+    // Ending voids the timers set before (the ring timeout, the time limit); the expiry is new.
+    assert!(out.cancel_timers);
+    assert_eq!(out.timers, [(Timer::Expire, secs(10) + KEEP_ENDED)]);
+    // A timer that comes after the end changes nothing, and cancels nothing again.
+    assert_eq!(call.on_timer(Timer::TimeLimit, secs(20)), Outcome::default());
 }
 
 #[test]

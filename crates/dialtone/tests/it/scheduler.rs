@@ -90,6 +90,45 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
 /// Two `dialtone serve` processes on one database: both serve the same accounts, and each
 /// due job runs exactly once between them. Only meaningful on PostgreSQL (SQLite is one
 /// process's file), so on SQLite the test runs the processes one after the other.
+/// A change set can cancel the pending jobs under an id prefix (a call's void timers): the
+/// unclaimed ones go, a claimed one stays with its worker, other ids and the change set's
+/// own new jobs are kept.
+#[tokio::test]
+async fn jobs_are_cancelled_by_id_prefix_unless_claimed() {
+    use dialtone_store::{ChangeSet, NewJob};
+    let s = Server::start().await;
+    let store = &s.engine.store;
+    let now = s.engine.clock.now();
+    let job = |id: &str, due_in: i64| NewJob {
+        id: id.into(),
+        kind: "test.noop".into(),
+        payload: json!({}),
+        due_at: now + chrono::Duration::seconds(due_in),
+        ordering_key: None,
+    };
+    let cs = ChangeSet::new()
+        .job(job("t:a:1", 30))
+        .job(job("t:a:2", 600))
+        .job(job("t:a:3", 900))
+        .job(job("t:ab:1", 600))
+        .job(job("t:b:1", 600));
+    store.apply(&cs).await.unwrap();
+    // Claimed as a worker would when it is due (the server's own worker, on the manual clock,
+    // sees nothing due).
+    store.heartbeat("someone").await.unwrap();
+    let at = now + chrono::Duration::seconds(30);
+    let claimed = store.claim_jobs(at, "someone", std::time::Duration::from_secs(60), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["t:a:1"]);
+
+    store.apply(&ChangeSet::new().cancel_jobs("t:a:").job(job("t:a:4", 60))).await.unwrap();
+    let ids = |jobs: Vec<dialtone_store::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.jobs_with_prefix("t:a:").await.unwrap()), ["t:a:1", "t:a:4"]);
+    assert_eq!(ids(store.jobs_with_prefix("t:").await.unwrap()), ["t:a:1", "t:a:4", "t:ab:1", "t:b:1"]);
+    // An empty prefix cancels nothing.
+    store.apply(&ChangeSet::new().cancel_jobs("")).await.unwrap();
+    assert_eq!(store.jobs_with_prefix("t:").await.unwrap().len(), 4);
+}
+
 #[tokio::test]
 async fn two_processes_share_accounts_and_run_each_job_once() {
     let db = fresh_database().await;

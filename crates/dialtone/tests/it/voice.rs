@@ -331,6 +331,13 @@ async fn a_dialled_call_rings_is_answered_and_hung_up() {
     assert_eq!((r.body["meta"]["total_items"].as_i64(), r.body["meta"]["page_number"].as_i64()), (Some(1), Some(1)));
     advance(&s, 7_000).await;
     assert_eq!(status(&s, &id).await["call_duration"], 10);
+    // Pending: the ring timeout (due at 20 s, void since the answer) and the time limit.
+    let timers = dialtone_engine::calls::timer_job_prefix(&id);
+    let pending = s.engine.store.jobs_with_prefix(&timers).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|j| j.payload["timer"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["ring_timeout", "time_limit"]
+    );
 
     // Hang up, with a new client_state echoed in call.hangup.
     let r = s.post(&path(&id, "hangup"), json!({"client_state": "Ynll", "command_id": "h1"})).await;
@@ -342,6 +349,9 @@ async fn a_dialled_call_rings_is_answered_and_hung_up() {
     assert_eq!((st["is_alive"].as_bool(), st["call_duration"].as_i64()), (Some(false), Some(10)));
     assert!(st["end_time"].is_string());
     assert_eq!(s.get(&format!("/v2/connections/{app}/active_calls")).await.body["data"], json!([]));
+    // The ended call's timers are cancelled, all but its expiry.
+    let pending = s.engine.store.jobs_with_prefix(&timers).await.unwrap();
+    assert_eq!(pending.iter().map(|j| j.payload["timer"].as_str().unwrap()).collect::<Vec<_>>(), ["expire"]);
 
     // The same command again is ignored; a new one meets an ended call.
     assert_eq!(s.post(&path(&id, "hangup"), json!({"command_id": "h1"})).await.status, 200);
