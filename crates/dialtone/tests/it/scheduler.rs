@@ -87,9 +87,6 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
     assert!(s.engine.store.job("flaky-1").await.unwrap().is_none(), "done jobs are removed");
 }
 
-/// Two `dialtone serve` processes on one database: both serve the same accounts, and each
-/// due job runs exactly once between them. Only meaningful on PostgreSQL (SQLite is one
-/// process's file), so on SQLite the test runs the processes one after the other.
 /// A change set can cancel the pending jobs under an id prefix (a call's void timers): the
 /// unclaimed ones go, a claimed one stays with its worker, other ids and the change set's
 /// own new jobs are kept.
@@ -129,6 +126,9 @@ async fn jobs_are_cancelled_by_id_prefix_unless_claimed() {
     assert_eq!(store.jobs_with_prefix("t:").await.unwrap().len(), 4);
 }
 
+/// Two `dialtone serve` processes on one database: both serve the same accounts, and each
+/// due job runs exactly once between them. Only meaningful on PostgreSQL (SQLite is one
+/// process's file), so on SQLite the test runs the processes one after the other.
 #[tokio::test]
 async fn two_processes_share_accounts_and_run_each_job_once() {
     let db = fresh_database().await;
