@@ -38,7 +38,7 @@ enum Destination {
 }
 
 fn call_doc(call: &Call, now: DateTime<Utc>) -> Doc {
-    Doc::new(calls::KIND, &call.call_control_id, &call.account_id, call.to_value(), now).parent(&call.connection_id)
+    Doc::of(calls::KIND, &call.call_control_id, &call.account_id, call, now).parent(&call.connection_id)
 }
 
 /// The start of the ids of a call's timer jobs (`call:{call_control_id}:{n}`).
@@ -189,7 +189,7 @@ impl Engine {
             effects(leg, &leg_out, &mut work);
         }
         for (mut d, c, _) in legs.into_iter().filter(|l| l.2) {
-            d.data = c.to_value();
+            d.set(&c);
             cs = cs.update(d);
         }
         Ok(cs)

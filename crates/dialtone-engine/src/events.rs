@@ -26,7 +26,7 @@ pub fn emit(
     let id = Engine::new_ordered_id();
     let due = now;
     let delivery = Delivery::new(id.clone(), account_id.to_owned(), event, destination, now);
-    let cs = cs.insert(Doc::new(webhooks::KIND, &id, account_id, delivery.to_value(), now)).job(NewJob {
+    let cs = cs.insert(Doc::of(webhooks::KIND, &id, account_id, &delivery, now)).job(NewJob {
         id: format!("wh:{id}:1"),
         kind: webhooks::ATTEMPT_JOB.into(),
         payload: json!({ "delivery_id": id }),

@@ -313,7 +313,7 @@ impl Engine {
                 completed_at: None,
                 outcome: Some(outcome),
             };
-            let mut doc = Doc::new(messaging::KIND, &msg.id, &caller.id, msg.to_value(), now);
+            let mut doc = Doc::of(messaging::KIND, &msg.id, &caller.id, &msg, now);
             if let Some(g) = &group_id {
                 doc = doc.parent(g);
             }
@@ -356,7 +356,7 @@ impl Engine {
             msg.status = Status::Cancelled;
             msg.completed_at = Some(self.clock.now());
             let mut d = doc.clone();
-            d.data = msg.to_value();
+            d.set(&msg);
             // The pending step job finds the message cancelled and does nothing.
             self.commit(&ChangeSet::new().update(d)).await.map(|_| msg)
         })
@@ -453,7 +453,7 @@ impl Engine {
             completed_at: Some(now),
             outcome: None,
         };
-        cs = cs.insert(Doc::new(messaging::KIND, &msg.id, &number.account_id, msg.to_value(), now));
+        cs = cs.insert(Doc::of(messaging::KIND, &msg.id, &number.account_id, &msg, now));
         if let Some(dest) = profile.as_ref().map(|p| p.routing()).and_then(|r| r.destination("message.received")) {
             cs =
                 emit(cs, &number.account_id, event("message.received", msg.to_json(), now), dest, Some(&msg.id), now).0;
@@ -507,7 +507,7 @@ impl Engine {
                 ..msg.clone()
             };
             cs = cs
-                .insert(Doc::new(messaging::KIND, &auto.id, &number.account_id, auto.to_value(), now))
+                .insert(Doc::of(messaging::KIND, &auto.id, &number.account_id, &auto, now))
                 .job(step_job(&auto.id, 1, now));
         }
         Ok((cs, msg))
@@ -545,7 +545,7 @@ pub async fn step(engine: Engine, job: Job) -> HandlerResult {
     }
     let now = engine.clock.now();
     let (event_type, next) = msg.step(now);
-    doc.data = msg.to_value();
+    doc.set(&msg);
     let mut cs = ChangeSet::new().update(doc);
     if let Some(event_type) = event_type {
         let profile = match &msg.messaging_profile_id {

@@ -58,7 +58,13 @@ pub struct Doc {
     pub parent_id: Option<String>,
     /// Unique across the kind when set (the domain scopes it, e.g. `"{account}:{name}"`).
     pub unique_key: Option<String>,
+    /// The document as read. A document built to be written from a typed value
+    /// ([`Doc::of`], [`Doc::set`]) has its JSON text in `json` instead, and `Null` here.
     pub data: Value,
+    /// The JSON text to write, serialized straight from a typed value: on the hot paths
+    /// (messages, webhook deliveries, calls), building a `Value` tree only to turn it into
+    /// text and drop it cost more than the serialization itself.
+    pub json: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
 }
@@ -78,8 +84,39 @@ impl Doc {
             parent_id: None,
             unique_key: None,
             data,
+            json: None,
             version: 0,
             created_at,
+        }
+    }
+
+    /// A new document to write, serialized from `value` (see [`Doc::json`]).
+    pub fn of<T: serde::Serialize>(
+        kind: &str,
+        id: impl Into<String>,
+        account_id: impl Into<String>,
+        value: &T,
+        created_at: DateTime<Utc>,
+    ) -> Doc {
+        let mut doc = Doc::new(kind, id, account_id, Value::Null, created_at);
+        doc.set(value);
+        doc
+    }
+
+    /// Replaces the content with `value`'s JSON, to be written (an update keeps the version
+    /// it was read at). `data` becomes `Null`: read the document again to see it.
+    pub fn set<T: serde::Serialize>(&mut self, value: &T) {
+        self.data = Value::Null;
+        // Serializing a plain struct cannot fail; if a type ever made it, `null` is stored
+        // and reading it back fails loudly rather than half a document being kept.
+        self.json = Some(serde_json::to_string(value).unwrap_or_else(|_| "null".into()));
+    }
+
+    /// The JSON text to store.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.json {
+            Some(j) => j.as_str().into(),
+            None => self.data.to_string().into(),
         }
     }
 
@@ -246,6 +283,7 @@ macro_rules! doc_from_row {
             parent_id: r.try_get("parent_id")?,
             unique_key: r.try_get("unique_key")?,
             data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            json: None,
             version: r.try_get("version")?,
             created_at: from_ms(r.try_get("created_at")?),
         }
@@ -609,7 +647,7 @@ impl Store {
                     account_id: d.account_id.clone(),
                     parent_id: d.parent_id.clone(),
                     unique_key: d.unique_key.clone(),
-                    data: d.data.to_string(),
+                    data: d.text().into_owned(),
                     version: d.version,
                     created_at: to_ms(d.created_at),
                 };
@@ -657,7 +695,7 @@ impl Store {
                 .bind(&d.account_id)
                 .bind(&d.parent_id)
                 .bind(&d.unique_key)
-                .bind(d.data.to_string())
+                .bind(d.text().into_owned())
                 .bind(d.version)
                 .bind(to_ms(d.created_at))
                 .bind(now)
@@ -667,7 +705,7 @@ impl Store {
         }
         for d in &cs.updates {
             let n = sqlx::query(update_doc)
-                .bind(d.data.to_string())
+                .bind(d.text().into_owned())
                 .bind(&d.parent_id)
                 .bind(&d.unique_key)
                 .bind(now)
@@ -968,6 +1006,34 @@ mod tests {
         let kid2 = Doc::new("kid", "k2", "acct", json!({"n": 5}), now).parent("1");
         s.apply(&ChangeSet::new().insert(kid).insert(kid2)).await.unwrap();
         assert_eq!(s.list("kid", None, Some("1")).await.unwrap().len(), 2);
+    }
+
+    /// A document written from a typed value reads back as that value's JSON, on insert
+    /// and on a versioned update.
+    #[tokio::test]
+    async fn typed_documents_are_written_as_their_json() {
+        #[derive(serde::Serialize)]
+        struct Thing {
+            name: String,
+            n: i64,
+            tags: Vec<&'static str>,
+        }
+        let s = mem().await;
+        let now = Utc::now();
+        let thing = Thing { name: "a \"quoted\" é".into(), n: 1, tags: vec!["x"] };
+        let doc = Doc::of("thing", "1", "acct", &thing, now);
+        assert_eq!((doc.data.clone(), doc.text().into_owned()), (Value::Null, serde_json::to_string(&thing).unwrap()));
+        s.apply(&ChangeSet::new().insert(doc)).await.unwrap();
+        let mut got = s.get("thing", "1").await.unwrap().unwrap();
+        assert_eq!(got.data, json!({"name": "a \"quoted\" é", "n": 1, "tags": ["x"]}));
+        assert_eq!(got.json, None);
+
+        got.set(&Thing { name: "b".into(), n: 2, tags: vec![] });
+        let stale = got.clone();
+        s.apply(&ChangeSet::new().update(got)).await.unwrap();
+        let again = s.get("thing", "1").await.unwrap().unwrap();
+        assert_eq!((again.data, again.version), (json!({"name": "b", "n": 2, "tags": []}), 1));
+        assert!(matches!(s.apply(&ChangeSet::new().update(stale)).await, Err(StoreError::Conflict)));
     }
 
     #[tokio::test]

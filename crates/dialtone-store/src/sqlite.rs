@@ -797,6 +797,7 @@ pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<Doc> {
         parent_id: r.get(3)?,
         unique_key: r.get(4)?,
         data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        json: None,
         version: r.get(6)?,
         created_at: from_ms(r.get(7)?),
     })

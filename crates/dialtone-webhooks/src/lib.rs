@@ -97,7 +97,7 @@ impl Worker {
         let finished_at = engine.clock.now().max(started_at);
         let attempt = to_attempt(number, url, request_headers, outcome, started_at, finished_at);
         let next = delivery.record(attempt, rand::random::<f64>());
-        doc.data = delivery.to_value();
+        doc.set(&delivery);
         let mut cs = ChangeSet::new().update(doc);
         if let Next::RetryIn(after) = next {
             cs = cs.job(NewJob {
