@@ -18,7 +18,7 @@ use dialtone_domain::error::{ApiError, Code};
 use dialtone_domain::far_end::{self, Behaviour};
 use dialtone_domain::numbers::PhoneNumber;
 use dialtone_domain::webhooks::Routing;
-use dialtone_store::{ChangeSet, Doc, Job, NewJob};
+use dialtone_store::{ChangeSet, Doc, Job, NewJob, StoreError};
 use serde_json::json;
 
 /// The commands built so far (the rest of `/calls/{id}/actions/*` answer 501 until built).
@@ -170,8 +170,11 @@ impl Engine {
             let i = match legs.iter().position(|(d, _, _)| d.id == to) {
                 Some(i) => i,
                 None => {
-                    let Some(d) = self.store.get(calls::KIND, &to).await.map_err(store_err)? else { continue };
-                    let Some(c) = Call::from_value(&d.data) else { continue };
+                    let (d, c) = match self.store.get_as::<Call>(calls::KIND, &to).await {
+                        Ok(Some(leg)) => leg,
+                        Ok(None) | Err(StoreError::Unreadable { .. }) => continue,
+                        Err(e) => return Err(store_err(e)),
+                    };
                     legs.push((d, c, false));
                     legs.len() - 1
                 }
@@ -537,14 +540,11 @@ pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
     let Ok(timer) = serde_json::from_value::<Timer>(job.payload["timer"].clone()) else {
         return Err(format!("call timer {} has no known timer", job.id));
     };
-    let Some(doc) = engine.store.get(calls::KIND, &id).await.map_err(|e| e.to_string())? else {
-        return Ok(ChangeSet::new());
-    };
     if timer == Timer::Expire {
         return Ok(ChangeSet::new().delete(calls::KIND, &id));
     }
-    let Some(mut call) = Call::from_value(&doc.data) else {
-        return Err(format!("call {id} is unreadable"));
+    let Some((doc, mut call)) = engine.store.get_as::<Call>(calls::KIND, &id).await.map_err(|e| e.to_string())? else {
+        return Ok(ChangeSet::new());
     };
     let now = engine.clock.now();
     let out = call.on_timer(timer, now);

@@ -534,11 +534,10 @@ impl Engine {
 pub async fn step(engine: Engine, job: Job) -> HandlerResult {
     let id = job.payload["message_id"].as_str().unwrap_or_default().to_owned();
     let n = job.payload["step"].as_u64().unwrap_or(1) as u32;
-    let Some(mut doc) = engine.store.get(messaging::KIND, &id).await.map_err(|e| e.to_string())? else {
+    let Some((mut doc, mut msg)) =
+        engine.store.get_as::<Message>(messaging::KIND, &id).await.map_err(|e| e.to_string())?
+    else {
         return Ok(ChangeSet::new());
-    };
-    let Some(mut msg) = Message::from_value(&doc.data) else {
-        return Err(format!("message {id} is unreadable"));
     };
     if msg.status.is_final() {
         return Ok(ChangeSet::new());

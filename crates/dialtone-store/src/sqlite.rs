@@ -789,18 +789,25 @@ fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
 /// A document from the columns `kind, id, account_id, parent_id, unique_key, data, version,
 /// created_at`, in that order.
 pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<Doc> {
-    let data: String = r.get(5)?;
-    Ok(Doc {
+    let (doc, text) = doc_text_from_row(r)?;
+    Ok(Doc { data: serde_json::from_str(&text).unwrap_or(Value::Null), ..doc })
+}
+
+/// A document without its content, and the content's JSON text, from the same columns as
+/// [`doc_from_row`].
+pub(crate) fn doc_text_from_row(r: &Row<'_>) -> rusqlite::Result<(Doc, String)> {
+    let doc = Doc {
         kind: r.get(0)?,
         id: r.get(1)?,
         account_id: r.get(2)?,
         parent_id: r.get(3)?,
         unique_key: r.get(4)?,
-        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        data: Value::Null,
         json: None,
         version: r.get(6)?,
         created_at: from_ms(r.get(7)?),
-    })
+    };
+    Ok((doc, r.get(5)?))
 }
 
 /// A job from the columns `seq, id, kind, payload, due_at, attempts`, in that order.

@@ -69,11 +69,10 @@ impl Worker {
     /// no longer pending is left alone.
     async fn attempt(&self, engine: Engine, job: Job) -> HandlerResult {
         let id = job.payload["delivery_id"].as_str().unwrap_or_default().to_owned();
-        let Some(mut doc) = engine.store.get(webhooks::KIND, &id).await.map_err(|e| e.to_string())? else {
+        let Some((mut doc, mut delivery)) =
+            engine.store.get_as::<Delivery>(webhooks::KIND, &id).await.map_err(|e| e.to_string())?
+        else {
             return Ok(ChangeSet::new());
-        };
-        let Some(mut delivery) = Delivery::from_value(&doc.data) else {
-            return Err(format!("delivery {id} is unreadable"));
         };
         if delivery.status != webhooks::Status::Pending {
             return Ok(ChangeSet::new());
