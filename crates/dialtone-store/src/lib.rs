@@ -156,6 +156,9 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// One document by kind and id, in the columns `sqlite::doc_from_row` reads.
+const SQLITE_GET_DOC: &str = "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at FROM docs WHERE kind = ?1 AND id = ?2";
+
 /// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]).
 const CANCEL_JOBS: &str = "DELETE FROM jobs WHERE id >= $1 AND id < $2 AND lease_until IS NULL";
 
@@ -275,21 +278,30 @@ pub struct Store {
     stale_check_every_ms: i64,
 }
 
-macro_rules! doc_from_row {
+/// A document without its content, and the content's JSON text, from a PostgreSQL row.
+macro_rules! doc_text_from_row {
     ($row:expr) => {{
         let r = &$row;
-        let data: String = r.try_get("data")?;
-        Doc {
+        let text: String = r.try_get("data")?;
+        let doc = Doc {
             kind: r.try_get("kind")?,
             id: r.try_get("id")?,
             account_id: r.try_get("account_id")?,
             parent_id: r.try_get("parent_id")?,
             unique_key: r.try_get("unique_key")?,
-            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            data: Value::Null,
             json: None,
             version: r.try_get("version")?,
             created_at: from_ms(r.try_get("created_at")?),
-        }
+        };
+        (doc, text)
+    }};
+}
+
+macro_rules! doc_from_row {
+    ($row:expr) => {{
+        let (doc, text) = doc_text_from_row!($row);
+        Doc { data: serde_json::from_str(&text).unwrap_or(Value::Null), ..doc }
     }};
 }
 
@@ -437,15 +449,7 @@ impl Store {
                 let epoch = s.cache_epoch();
                 let (kind, id) = (kind.to_owned(), id.to_owned());
                 let doc = s
-                    .read_point(move |c| {
-                        sqlite::query_opt(
-                            c,
-                            "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
-                             FROM docs WHERE kind = ?1 AND id = ?2",
-                            (kind, id),
-                            sqlite::doc_from_row,
-                        )
-                    })
+                    .read_point(move |c| sqlite::query_opt(c, SQLITE_GET_DOC, (kind, id), sqlite::doc_from_row))
                     .await?;
                 if let Some(d) = &doc {
                     s.cache_fill(d, epoch);
@@ -485,15 +489,7 @@ impl Store {
                 }
                 let (k, i) = (kind.to_owned(), id.to_owned());
                 let row = s
-                    .read_point(move |c| {
-                        sqlite::query_opt(
-                            c,
-                            "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
-                             FROM docs WHERE kind = ?1 AND id = ?2",
-                            (k, i),
-                            sqlite::doc_text_from_row,
-                        )
-                    })
+                    .read_point(move |c| sqlite::query_opt(c, SQLITE_GET_DOC, (k, i), sqlite::doc_text_from_row))
                     .await?;
                 match row {
                     Some(r) => r,
@@ -505,19 +501,7 @@ impl Store {
                 let Some(r) = sqlx::query(&sql).bind(kind).bind(id).fetch_optional(p).await? else {
                     return Ok(None);
                 };
-                let text: String = r.try_get("data")?;
-                let doc = Doc {
-                    kind: r.try_get("kind")?,
-                    id: r.try_get("id")?,
-                    account_id: r.try_get("account_id")?,
-                    parent_id: r.try_get("parent_id")?,
-                    unique_key: r.try_get("unique_key")?,
-                    data: Value::Null,
-                    json: None,
-                    version: r.try_get("version")?,
-                    created_at: from_ms(r.try_get("created_at")?),
-                };
-                (doc, text)
+                doc_text_from_row!(r)
             }
         };
         let value = serde_json::from_str(&text).map_err(|e| unreadable(kind, id, e))?;
