@@ -496,10 +496,6 @@ impl Message {
         v
     }
 
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-
     pub fn from_value(v: &Value) -> Option<Message> {
         <Self as serde::Deserialize>::deserialize(v).ok()
     }

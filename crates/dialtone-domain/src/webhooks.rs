@@ -362,10 +362,6 @@ impl Delivery {
         v
     }
 
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-
     pub fn from_value(v: &Value) -> Option<Delivery> {
         <Self as serde::Deserialize>::deserialize(v).ok()
     }

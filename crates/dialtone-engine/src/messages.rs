@@ -342,7 +342,7 @@ impl Engine {
     /// `DELETE /messages/{id}`: cancels a scheduled message; anything else is refused.
     pub async fn cancel_message(&self, caller: &Account, id: &str) -> Result<Message> {
         crate::retry_on_conflict!({
-            let doc = match self.store.get(messaging::KIND, id).await.map_err(store_err)? {
+            let mut doc = match self.store.get(messaging::KIND, id).await.map_err(store_err)? {
                 Some(d) if d.account_id == caller.id => d,
                 _ => return Err(ApiError::not_found()),
             };
@@ -355,10 +355,9 @@ impl Engine {
             }
             msg.status = Status::Cancelled;
             msg.completed_at = Some(self.clock.now());
-            let mut d = doc.clone();
-            d.set(&msg);
+            doc.set(&msg);
             // The pending step job finds the message cancelled and does nothing.
-            self.commit(&ChangeSet::new().update(d)).await.map(|_| msg)
+            self.commit(&ChangeSet::new().update(doc)).await.map(|_| msg)
         })
     }
 
