@@ -528,29 +528,73 @@ impl Engine {
     }
 }
 
+/// The message and the step number a [`messaging::STEP_JOB`] names.
+fn step_of(job: &Job) -> (String, u32) {
+    let id = job.payload["message_id"].as_str().unwrap_or_default().to_owned();
+    (id, job.payload["step"].as_u64().unwrap_or(1) as u32)
+}
+
+/// The messaging profiles a handler has read, by id (a batch of steps reads each once).
+type Profiles = std::collections::HashMap<(String, String), Option<MessagingProfile>>;
+
 /// The scheduler's handler for [`messaging::STEP_JOB`]: one carrier step of a message,
 /// with its webhook and the next step's job in the same commit.
 pub async fn step(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["message_id"].as_str().unwrap_or_default().to_owned();
-    let n = job.payload["step"].as_u64().unwrap_or(1) as u32;
-    let Some((mut doc, mut msg)) =
-        engine.store.get_as::<Message>(messaging::KIND, &id).await.map_err(|e| e.to_string())?
+    let (id, n) = step_of(&job);
+    let Some((doc, msg)) = engine.store.get_as::<Message>(messaging::KIND, &id).await.map_err(|e| e.to_string())?
     else {
         return Ok(ChangeSet::new());
     };
+    step_changes(&engine, ChangeSet::new(), doc, msg, n, &mut Profiles::new()).await
+}
+
+/// The batch handler for [`messaging::STEP_JOB`]: the steps of many messages (a burst of
+/// scheduled messages due at once), their documents read in one read, their changes in
+/// one change set. Each message's changes are those [`step`] makes.
+pub async fn step_batch(engine: Engine, jobs: Vec<Job>) -> HandlerResult {
+    let steps: Vec<(String, u32)> = jobs.iter().map(step_of).collect();
+    let ids: Vec<String> = steps.iter().map(|(id, _)| id.clone()).collect();
+    let found = engine.store.get_many_as::<Message>(messaging::KIND, &ids).await.map_err(|e| e.to_string())?;
+    let mut profiles = Profiles::new();
+    let mut cs = ChangeSet::new();
+    for ((_, n), found) in steps.into_iter().zip(found) {
+        if let Some((doc, msg)) = found {
+            cs = step_changes(&engine, cs, doc, msg, n, &mut profiles).await?;
+        }
+    }
+    Ok(cs)
+}
+
+/// Adds step `n` of a message to `cs`: its new state, its webhook, its next step's job,
+/// and, once delivered to a number on this server, the inbound message there.
+async fn step_changes(
+    engine: &Engine,
+    mut cs: ChangeSet,
+    mut doc: Doc,
+    mut msg: Message,
+    n: u32,
+    profiles: &mut Profiles,
+) -> HandlerResult {
     if msg.status.is_final() {
-        return Ok(ChangeSet::new());
+        return Ok(cs);
     }
     let now = engine.clock.now();
     let (event_type, next) = msg.step(now);
     doc.set(&msg);
-    let mut cs = ChangeSet::new().update(doc);
+    cs = cs.update(doc);
     if let Some(event_type) = event_type {
         let profile = match &msg.messaging_profile_id {
-            Some(pid) => engine.messaging_profile(&msg.account_id, pid).await.ok(),
+            Some(pid) => {
+                let key = (msg.account_id.clone(), pid.clone());
+                if !profiles.contains_key(&key) {
+                    let p = engine.messaging_profile(&msg.account_id, pid).await.ok();
+                    profiles.insert(key.clone(), p);
+                }
+                profiles[&key].as_ref()
+            }
             None => None,
         };
-        if let Some(dest) = routing(&msg, profile.as_ref()).destination(event_type) {
+        if let Some(dest) = routing(&msg, profile).destination(event_type) {
             cs = emit(cs, &msg.account_id, event(event_type, msg.to_json(), now), dest, Some(&msg.id), now).0;
         }
     }

@@ -4,6 +4,12 @@
 //! change set together with the job's removal. A handler that fails is retried with
 //! backoff. On the manual clock nothing is due until the clock is advanced, and
 //! [`Scheduler::run_due`] then runs everything that became due before it returns.
+//!
+//! A kind may also have a batch handler: the jobs of that kind claimed together run as
+//! one call and one commit (a burst of scheduled messages firing at once reads their
+//! documents in one read and writes them in one transaction). A batch whose handler or
+//! commit fails is run again job by job with the kind's own handler, so a batch never
+//! changes what happens, only what it costs.
 
 use crate::{Engine, store_err};
 use chrono::Utc;
@@ -22,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub type HandlerResult = std::result::Result<ChangeSet, String>;
 type BoxFut = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 type HandlerFn = Arc<dyn Fn(Engine, Job) -> BoxFut + Send + Sync>;
+type BatchFn = Arc<dyn Fn(Engine, Vec<Job>) -> BoxFut + Send + Sync>;
 
 /// How long a claimed job is reserved for its worker before another may take it; longer
 /// than any job runs (the longest webhook timeout is 30 s).
@@ -30,12 +37,14 @@ const LEASE: Duration = Duration::from_secs(45);
 const MAX_IN_FLIGHT: usize = 1024;
 /// How often an idle worker looks for jobs written by other processes.
 const POLL: Duration = Duration::from_millis(200);
-const BATCH: i64 = 64;
+/// Jobs claimed at once, at most.
+const BATCH: i64 = 256;
 
 #[derive(Clone)]
 pub struct Scheduler {
     engine: Engine,
     handlers: Arc<HashMap<&'static str, HandlerFn>>,
+    batches: Arc<HashMap<&'static str, BatchFn>>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -47,6 +56,7 @@ impl std::fmt::Debug for Scheduler {
 #[derive(Default)]
 pub struct Builder {
     handlers: HashMap<&'static str, HandlerFn>,
+    batches: HashMap<&'static str, BatchFn>,
 }
 
 impl Builder {
@@ -56,6 +66,7 @@ impl Builder {
         Builder::default()
             .handler(jobs::SIM_TIMER, crate::timers::fire)
             .handler(dialtone_domain::messaging::STEP_JOB, crate::messages::step)
+            .batch_handler(dialtone_domain::messaging::STEP_JOB, crate::messages::step_batch)
             .handler(dialtone_domain::calls::TIMER_JOB, crate::calls::fire_timer)
             .handler(dialtone_domain::calls::STREAM_JOB, crate::calls::run_stream_op)
             .handler(jobs::NUMBER_ORDER_COMPLETE, crate::orders::complete_order)
@@ -74,8 +85,35 @@ impl Builder {
         self
     }
 
+    /// Runs the jobs of `kind` claimed together as one call, whose changes are committed
+    /// with all of them done. The kind needs its own [`Builder::handler`] too: a batch
+    /// that fails is run again job by job with it.
+    pub fn batch_handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self
+    where
+        F: Fn(Engine, Vec<Job>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        self.batches.insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
+        self
+    }
+
     pub fn build(self, engine: Engine) -> Scheduler {
-        Scheduler { engine, handlers: Arc::new(self.handlers) }
+        Scheduler { engine, handlers: Arc::new(self.handlers), batches: Arc::new(self.batches) }
+    }
+}
+
+/// Claimed jobs as they will run: alone, or in a batch of one kind.
+enum Work {
+    One(Job),
+    Batch(BatchFn, Vec<Job>),
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        match self {
+            Work::One(_) => 1,
+            Work::Batch(_, jobs) => jobs.len(),
+        }
     }
 }
 
@@ -87,25 +125,75 @@ impl Scheduler {
             self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, BATCH).await.map_err(store_err)?;
         let n = claimed.len();
         let mut set = tokio::task::JoinSet::new();
-        for job in claimed {
+        for work in self.plan(claimed) {
             let this = self.clone();
-            set.spawn(async move { this.run_job(job).await });
+            set.spawn(async move { this.run_work(work).await });
         }
         while set.join_next().await.is_some() {}
         Ok(n)
     }
 
+    /// Groups claimed jobs: those of a kind with a batch handler run together (when there
+    /// are several), the others alone.
+    fn plan(&self, claimed: Vec<Job>) -> Vec<Work> {
+        let mut out = Vec::new();
+        let mut groups: HashMap<&'static str, (BatchFn, Vec<Job>)> = HashMap::new();
+        for job in claimed {
+            match self.batches.get_key_value(job.kind.as_str()) {
+                Some((kind, f)) => groups.entry(*kind).or_insert_with(|| (f.clone(), Vec::new())).1.push(job),
+                None => out.push(Work::One(job)),
+            }
+        }
+        for (_, (f, mut jobs)) in groups {
+            if jobs.len() == 1 {
+                out.extend(jobs.pop().map(Work::One));
+            } else {
+                out.push(Work::Batch(f, jobs));
+            }
+        }
+        out
+    }
+
+    async fn run_work(&self, work: Work) {
+        match work {
+            Work::One(job) => self.run_job(job).await,
+            Work::Batch(f, jobs) => self.run_batch(f, jobs).await,
+        }
+    }
+
+    async fn run_batch(&self, f: BatchFn, jobs: Vec<Job>) {
+        let seqs: Vec<i64> = jobs.iter().map(|j| j.seq).collect();
+        let result = match f(self.engine.clone(), jobs.clone()).await {
+            Ok(cs) => {
+                let r = self.engine.store.apply_with_jobs_done(&cs, &seqs).await;
+                if r.is_ok() && !cs.jobs.is_empty() {
+                    self.engine.wake.notify_one();
+                }
+                r.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(error) = result {
+            // One job of the batch may be the cause (a document changed meanwhile): each
+            // runs again on its own, with its own retries.
+            tracing::debug!(%error, jobs = jobs.len(), "batch failed; running its jobs one by one");
+            for job in jobs {
+                self.run_job(job).await;
+            }
+        }
+    }
+
     async fn run_job(&self, job: Job) {
         let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
             tracing::error!(kind = %job.kind, id = %job.id, "no handler for job kind; dropping it");
-            let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+            let _ = self.engine.store.apply_with_jobs_done(&ChangeSet::new(), &[job.seq]).await;
             return;
         };
         let outcome = handler(self.engine.clone(), job.clone()).await;
         let result = match outcome {
             Ok(cs) => {
                 let had_jobs = !cs.jobs.is_empty();
-                let r = self.engine.store.apply_with_job_done(&cs, Some(job.seq)).await;
+                let r = self.engine.store.apply_with_jobs_done(&cs, &[job.seq]).await;
                 if had_jobs {
                     self.engine.wake.notify_one();
                 }
@@ -116,7 +204,7 @@ impl Scheduler {
         if let Err(error) = result {
             if job.attempts >= jobs::MAX_ATTEMPTS {
                 tracing::error!(kind = %job.kind, id = %job.id, %error, "job failed for the last time");
-                let _ = self.engine.store.apply_with_job_done(&ChangeSet::new(), Some(job.seq)).await;
+                let _ = self.engine.store.apply_with_jobs_done(&ChangeSet::new(), &[job.seq]).await;
                 return;
             }
             let jitter = chrono::Duration::milliseconds(rand::random::<u64>() as i64 % 250);
@@ -173,11 +261,11 @@ impl Scheduler {
                 self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, (free as i64).min(BATCH)).await;
             match claimed {
                 Ok(jobs) if !jobs.is_empty() => {
-                    for job in jobs {
-                        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                    for work in self.plan(jobs) {
+                        let Ok(permit) = permits.clone().acquire_many_owned(work.len() as u32).await else { break };
                         let this = self.clone();
                         tokio::spawn(async move {
-                            this.run_job(job).await;
+                            this.run_work(work).await;
                             drop(permit);
                             // An ordering successor may have become claimable.
                             this.engine.wake.notify_one();

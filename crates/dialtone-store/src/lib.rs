@@ -25,6 +25,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -476,36 +477,81 @@ impl Store {
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        let unreadable = |kind: &str, id: &str, e: serde_json::Error| StoreError::Unreadable {
+        Ok(self.get_many_as(kind, &[id.to_owned()]).await?.pop().flatten())
+    }
+
+    /// Documents of one kind by id, read as [`Store::get_as`] does, in one read: the answer
+    /// has one entry per id, in the same order, `None` for an id with no document. For the
+    /// scheduler's batches (the carrier steps of a burst of messages).
+    pub async fn get_many_as<T>(&self, kind: &str, ids: &[String]) -> Result<Vec<Option<(Doc, T)>>>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let unreadable = |id: &str, e: serde_json::Error| StoreError::Unreadable {
             kind: kind.to_owned(),
             id: id.to_owned(),
             reason: e.to_string(),
         };
-        let (doc, text) = match &self.backend {
+        let mut out: Vec<Option<(Doc, T)>> = Vec::with_capacity(ids.len());
+        let rows: Vec<Option<(Doc, String)>> = match &self.backend {
             Backend::Sqlite(s) => {
-                if let Some(doc) = s.cached(kind, id) {
-                    let value = T::deserialize(&doc.data).map_err(|e| unreadable(kind, id, e))?;
-                    return Ok(Some((Doc { data: Value::Null, ..doc }, value)));
+                // Cached documents are used as they are; the others are read in one go.
+                let mut missing = Vec::new();
+                for id in ids {
+                    match s.cached(kind, id) {
+                        Some(doc) => {
+                            let value = T::deserialize(&doc.data).map_err(|e| unreadable(id, e))?;
+                            out.push(Some((Doc { data: Value::Null, ..doc }, value)));
+                        }
+                        None => {
+                            missing.push((out.len(), id.clone()));
+                            out.push(None);
+                        }
+                    }
                 }
-                let (k, i) = (kind.to_owned(), id.to_owned());
-                let row = s
-                    .read_point(move |c| sqlite::query_opt(c, SQLITE_GET_DOC, (k, i), sqlite::doc_text_from_row))
+                if missing.is_empty() {
+                    return Ok(out);
+                }
+                let k = kind.to_owned();
+                let read = s
+                    .read_point(move |c| {
+                        missing
+                            .into_iter()
+                            .map(|(at, id)| {
+                                Ok((at, sqlite::query_opt(c, SQLITE_GET_DOC, (&k, &id), sqlite::doc_text_from_row)?))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
                     .await?;
-                match row {
-                    Some(r) => r,
-                    None => return Ok(None),
+                for (at, row) in read {
+                    if let Some((doc, text)) = row {
+                        let value = serde_json::from_str(&text).map_err(|e| unreadable(&doc.id, e))?;
+                        out[at] = Some((doc, value));
+                    }
                 }
+                return Ok(out);
             }
             Backend::Postgres(p) => {
-                let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND id = $2");
-                let Some(r) = sqlx::query(&sql).bind(kind).bind(id).fetch_optional(p).await? else {
-                    return Ok(None);
-                };
-                doc_text_from_row!(r)
+                let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND id = ANY($2)");
+                let found = sqlx::query(&sql).bind(kind).bind(ids).fetch_all(p).await?;
+                let mut by_id = HashMap::with_capacity(found.len());
+                for r in found {
+                    let (doc, text) = doc_text_from_row!(r);
+                    by_id.insert(doc.id.clone(), (doc, text));
+                }
+                ids.iter().map(|id| by_id.remove(id)).collect()
             }
         };
-        let value = serde_json::from_str(&text).map_err(|e| unreadable(kind, id, e))?;
-        Ok(Some((doc, value)))
+        for row in rows {
+            out.push(match row {
+                Some((doc, text)) => {
+                    let value = serde_json::from_str(&text).map_err(|e| unreadable(&doc.id, e))?;
+                    Some((doc, value))
+                }
+                None => None,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn get_unique(&self, kind: &str, key: &str) -> Result<Option<Doc>> {
@@ -677,13 +723,14 @@ impl Store {
     /// Applies a change set atomically. [`StoreError::Duplicate`] and
     /// [`StoreError::Conflict`] leave nothing applied.
     pub async fn apply(&self, cs: &ChangeSet) -> Result<()> {
-        self.apply_with_job_done(cs, None).await
+        self.apply_with_jobs_done(cs, &[]).await
     }
 
-    /// Applies a change set and, in the same transaction, removes a finished job: the
-    /// effect of a job and its completion are one commit, so a job's effect happens once.
-    pub async fn apply_with_job_done(&self, cs: &ChangeSet, done_job_seq: Option<i64>) -> Result<()> {
-        if cs.is_empty() && done_job_seq.is_none() {
+    /// Applies a change set and, in the same transaction, removes finished jobs (by `seq`):
+    /// the effect of a job and its completion are one commit, so a job's effect happens
+    /// once. A batch of jobs run together (see the scheduler) is done in one commit.
+    pub async fn apply_with_jobs_done(&self, cs: &ChangeSet, done_job_seqs: &[i64]) -> Result<()> {
+        if cs.is_empty() && done_job_seqs.is_empty() {
             return Ok(());
         }
         let now = to_ms(Utc::now());
@@ -721,7 +768,7 @@ impl Store {
                     api_keys: cs.api_keys.clone(),
                     settings: cs.settings.clone(),
                     counters: cs.counters.clone(),
-                    done_job_seq,
+                    done_job_seqs: done_job_seqs.to_vec(),
                 };
                 return s.apply(changes).await;
             }
@@ -806,8 +853,8 @@ impl Store {
                 return Err(StoreError::Conflict);
             }
         }
-        if let Some(seq) = done_job_seq {
-            sqlx::query("DELETE FROM jobs WHERE seq = $1").bind(seq).execute(&mut *tx).await?;
+        if !done_job_seqs.is_empty() {
+            sqlx::query("DELETE FROM jobs WHERE seq = ANY($1)").bind(done_job_seqs).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -1112,6 +1159,18 @@ mod tests {
         assert!(s.get_as::<Thing>("thing", "9").await.unwrap().is_none());
         let e = s.get_as::<Thing>("thing", "2").await.unwrap_err();
         assert!(matches!(&e, StoreError::Unreadable { id, .. } if id == "2"), "{e}");
+
+        // Many at once: one entry per id, in order, from the cache or the database.
+        s.apply(&ChangeSet::new().insert(Doc::new("thing", "3", "acct", json!({"name": "c", "n": 3}), now)))
+            .await
+            .unwrap();
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let many = s.get_many_as::<Thing>("thing", &ids(&["3", "9", "1"])).await.unwrap();
+        let got: Vec<Option<(String, i64)>> = many.into_iter().map(|o| o.map(|(d, t)| (d.id, t.n))).collect();
+        assert_eq!(got, vec![Some(("3".into(), 3)), None, Some(("1".into(), 1))]);
+        assert!(s.get_many_as::<Thing>("thing", &[]).await.unwrap().is_empty());
+        let e = s.get_many_as::<Thing>("thing", &ids(&["1", "2"])).await.unwrap_err();
+        assert!(matches!(&e, StoreError::Unreadable { id, .. } if id == "2"), "{e}");
     }
 
     #[tokio::test]
@@ -1172,7 +1231,7 @@ mod tests {
         let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
         assert_eq!(claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
         assert!(s.claim_jobs(now, "w2", lease, 10).await.unwrap().is_empty());
-        s.apply_with_job_done(&ChangeSet::new(), Some(claimed[0].seq)).await.unwrap();
+        s.apply_with_jobs_done(&ChangeSet::new(), &[claimed[0].seq]).await.unwrap();
         let next = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
         assert_eq!(next[0].id, "b");
         s.retry_job(next[0].seq, now + chrono::Duration::seconds(5), "boom").await.unwrap();

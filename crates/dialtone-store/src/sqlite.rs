@@ -92,7 +92,7 @@ pub(crate) struct Prepared {
     pub api_keys: Vec<(String, String, String)>,
     pub settings: Vec<(String, String)>,
     pub counters: Vec<crate::CounterAdd>,
-    pub done_job_seq: Option<i64>,
+    pub done_job_seqs: Vec<i64>,
 }
 
 pub(crate) struct DocRow {
@@ -780,7 +780,7 @@ fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
             return Err(StoreError::Conflict);
         }
     }
-    if let Some(seq) = p.done_job_seq {
+    for seq in &p.done_job_seqs {
         c.prepare_cached("DELETE FROM jobs WHERE seq = ?1")?.execute([seq])?;
     }
     Ok(())
@@ -874,7 +874,7 @@ mod tests {
             api_keys: vec![],
             settings: vec![],
             counters: vec![],
-            done_job_seq: None,
+            done_job_seqs: vec![],
         }
     }
 

@@ -297,6 +297,53 @@ async fn scheduled_messages_fire_on_time_and_can_be_cancelled() {
     assert_eq!(s.delete(&format!("/v2/messages/{}", uuid::Uuid::new_v4())).await.status, 404);
 }
 
+/// Scheduled messages due at the same instant fire together (the scheduler runs their
+/// carrier steps as one batch): each goes its own way, with its own webhooks, once.
+#[tokio::test]
+async fn scheduled_messages_due_together_each_fire_once() {
+    let s = Server::start().await;
+    let rx = Receiver::start().await;
+    let (_, numbers) = profile_with_numbers(&s, Some(&rx.url), 2, None).await;
+    let now =
+        chrono::DateTime::parse_from_rfc3339(s.get("/_dialtone/sim/clock").await.body["data"]["now"].as_str().unwrap())
+            .unwrap();
+    let send_at = (now + chrono::Duration::minutes(10)).to_rfc3339();
+    let mut ids = Vec::new();
+    for to in ["+15550100001", "+15550100002", "+15550100003", "+15550100004", numbers[1].as_str(), "+15550100001"] {
+        let r =
+            s.post("/v2/messages", json!({"from": numbers[0], "to": to, "text": "at ten", "send_at": send_at})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        ids.push(r.body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let cancelled = ids.pop().unwrap();
+    assert_eq!(s.delete(&format!("/v2/messages/{cancelled}")).await.status, 200);
+    advance(&s, 10 * 60_000).await;
+    let want_first = ["sent", "sent", "sending_failed", "sent", "sent"];
+    for (id, want) in ids.iter().zip(want_first) {
+        assert_eq!(status(&s, id).await, want, "{id}");
+    }
+    advance(&s, 1000).await;
+    let want_last = ["delivered", "delivery_failed", "sending_failed", "delivery_unconfirmed", "delivered"];
+    for (id, want) in ids.iter().zip(want_last) {
+        assert_eq!(status(&s, id).await, want, "{id}");
+    }
+    // Five message.sent but for the rejected one, five message.finalized, one inbound.
+    let got = rx.wait_for(10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(rx.count(), 10, "no webhook twice");
+    let count = |event: &str, id: &str| {
+        got.iter().filter(|r| r.json["data"]["event_type"] == event && r.json["data"]["payload"]["id"] == id).count()
+    };
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(count("message.sent", id), usize::from(i != 2), "{id}");
+        assert_eq!(count("message.finalized", id), 1, "{id}");
+    }
+    let inbound: Vec<_> = got.iter().filter(|r| r.json["data"]["event_type"] == "message.received").collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].json["data"]["payload"]["to"][0]["phone_number"], numbers[1].as_str());
+    assert!(got.iter().all(|r| r.json["data"]["payload"]["id"] != cancelled.as_str()));
+}
+
 #[tokio::test]
 async fn inbound_messages_keywords_and_opt_outs() {
     let s = Server::start().await;

@@ -87,6 +87,102 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
     assert!(s.engine.store.job("flaky-1").await.unwrap().is_none(), "done jobs are removed");
 }
 
+/// Jobs of a kind with a batch handler that are due together run as one call, committed
+/// with all of them done; a batch whose handler or commit fails runs again job by job with
+/// the kind's own handler, so nothing is lost or run twice.
+#[tokio::test]
+async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
+    use dialtone_engine::scheduler::Builder;
+    use dialtone_store::{ChangeSet, Doc, NewJob};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+    let engine = s.engine.clone();
+    let now = engine.clock.now();
+    // How the batch handler behaves: 0 works, 1 fails, 2 answers a change set that cannot
+    // commit (a document that already exists).
+    let mode = Arc::new(AtomicUsize::new(0));
+    let batches = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+    let singles = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (m, b, one) = (mode.clone(), batches.clone(), singles.clone());
+    let doc = move |id: &str| Doc::new("test.thing", id, "acct", json!({}), now);
+    let single_doc = doc.clone();
+    let sched = Builder::default()
+        .handler("test.batched", move |_e, j| {
+            one.lock().unwrap().push(j.id.clone());
+            let d = single_doc(&j.id);
+            async move { Ok(ChangeSet::new().insert(d)) }
+        })
+        .batch_handler("test.batched", move |_e, jobs| {
+            b.lock().unwrap().push(jobs.iter().map(|j| j.id.clone()).collect());
+            let mode = m.load(Ordering::SeqCst);
+            let mut cs = ChangeSet::new();
+            for j in &jobs {
+                cs = cs.insert(doc(&j.id));
+            }
+            if mode == 2 {
+                cs = cs.insert(doc("taken"));
+            }
+            async move { if mode == 1 { Err("batch broke".to_owned()) } else { Ok(cs) } }
+        })
+        .build(engine.clone());
+    engine.commit(&ChangeSet::new().insert(Doc::new("test.thing", "taken", "acct", json!({}), now))).await.unwrap();
+    let enqueue = |prefix: &str| {
+        let mut cs = ChangeSet::new();
+        for i in 0..5 {
+            cs = cs.job(NewJob {
+                id: format!("{prefix}-{i}"),
+                kind: "test.batched".into(),
+                payload: json!({}),
+                due_at: now,
+                ordering_key: None,
+            });
+        }
+        cs
+    };
+    let things = |prefix: &'static str| {
+        let engine = engine.clone();
+        async move {
+            let docs = engine.store.list("test.thing", Some("acct"), None).await.unwrap();
+            docs.iter().filter(|d| d.id.starts_with(prefix)).count()
+        }
+    };
+
+    engine.commit(&enqueue("a")).await.unwrap();
+    assert_eq!(sched.run_due().await.unwrap(), 5);
+    assert_eq!(*batches.lock().unwrap(), vec![vec!["a-0", "a-1", "a-2", "a-3", "a-4"]], "one call for the five");
+    assert!(singles.lock().unwrap().is_empty());
+    assert_eq!(things("a-").await, 5);
+    assert!(engine.store.jobs_with_prefix("a-").await.unwrap().is_empty(), "all done in the batch's commit");
+
+    for (m, prefix) in [(1, "b"), (2, "c")] {
+        mode.store(m, Ordering::SeqCst);
+        singles.lock().unwrap().clear();
+        engine.commit(&enqueue(prefix)).await.unwrap();
+        assert_eq!(sched.run_due().await.unwrap(), 5);
+        let mut ran = singles.lock().unwrap().clone();
+        ran.sort();
+        assert_eq!(ran, (0..5).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>(), "mode {m}: each job alone");
+        assert_eq!(things(if m == 1 { "b-" } else { "c-" }).await, 5, "mode {m}: every job's effect, once");
+        assert!(engine.store.jobs_with_prefix(prefix).await.unwrap().is_empty());
+    }
+    // A job due alone runs with the single handler.
+    mode.store(0, Ordering::SeqCst);
+    singles.lock().unwrap().clear();
+    engine
+        .commit(&ChangeSet::new().job(NewJob {
+            id: "d-0".into(),
+            kind: "test.batched".into(),
+            payload: json!({}),
+            due_at: now,
+            ordering_key: None,
+        }))
+        .await
+        .unwrap();
+    sched.run_due().await.unwrap();
+    assert_eq!(*singles.lock().unwrap(), vec!["d-0"]);
+}
+
 /// A change set can cancel the pending jobs under an id prefix (a call's void timers): the
 /// unclaimed ones go, a claimed one stays with its worker, other ids and the change set's
 /// own new jobs are kept.
