@@ -12,6 +12,7 @@ use crate::error::{ApiError, Result};
 use crate::fmt_time;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -43,29 +44,72 @@ pub mod errors {
     pub const NON_2XX: i64 = 75499;
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One event. Its payload is kept as JSON text: a delivery is read and written at each
+/// attempt, and its payload is only ever copied into the body sent, never looked into.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
-    pub payload: Value,
+    pub payload: Box<RawValue>,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        (&self.id, &self.event_type, self.occurred_at, self.payload.get())
+            == (&other.id, &other.event_type, other.occurred_at, other.payload.get())
+    }
+}
+
+/// The `data` part of the envelope, field for field in the order a `Value` map prints.
+#[derive(Serialize)]
+struct EventData<'a> {
+    event_type: &'a str,
+    id: &'a str,
+    occurred_at: String,
+    payload: &'a RawValue,
+    record_type: &'static str,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    data: EventData<'a>,
+    meta: Meta<'a>,
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    attempt: u32,
+    delivered_to: &'a str,
 }
 
 impl Event {
-    /// The `data` part of the envelope (also the delivery record's `webhook`).
-    pub fn data(&self) -> Value {
-        json!({
-            "event_type": self.event_type,
-            "id": self.id,
-            "occurred_at": fmt_time(self.occurred_at),
-            "payload": self.payload,
-            "record_type": "event",
-        })
+    /// An event whose payload is `payload`.
+    pub fn new(id: String, event_type: &str, occurred_at: DateTime<Utc>, payload: &Value) -> Event {
+        // Serializing a `Value` cannot fail.
+        let payload = serde_json::value::to_raw_value(payload).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        Event { id, event_type: event_type.to_owned(), occurred_at, payload }
     }
 
-    /// The body sent for one attempt.
-    pub fn envelope(&self, attempt: u32, delivered_to: &str) -> Value {
-        json!({ "data": self.data(), "meta": { "attempt": attempt, "delivered_to": delivered_to } })
+    fn data_parts(&self) -> EventData<'_> {
+        EventData {
+            event_type: &self.event_type,
+            id: &self.id,
+            occurred_at: fmt_time(self.occurred_at),
+            payload: &self.payload,
+            record_type: "event",
+        }
+    }
+
+    /// The `data` part of the envelope (also the delivery record's `webhook`).
+    pub fn data(&self) -> Value {
+        serde_json::to_value(self.data_parts()).unwrap_or(Value::Null)
+    }
+
+    /// The body sent for one attempt: `{"data": ..., "meta": {"attempt", "delivered_to"}}`.
+    pub fn envelope(&self, attempt: u32, delivered_to: &str) -> String {
+        let envelope = Envelope { data: self.data_parts(), meta: Meta { attempt, delivered_to } };
+        serde_json::to_string(&envelope).unwrap_or_default()
     }
 }
 
@@ -424,12 +468,8 @@ mod tests {
     use super::*;
 
     fn event() -> Event {
-        Event {
-            id: "e1".into(),
-            event_type: "call.initiated".into(),
-            occurred_at: Utc::now(),
-            payload: json!({"a": 1}),
-        }
+        let at = DateTime::parse_from_rfc3339("2026-12-05T01:02:03.456Z").unwrap().with_timezone(&Utc);
+        Event::new("e1".into(), "call.initiated", at, &json!({"a": 1}))
     }
 
     fn attempt(n: u32, url: &str, ok: bool) -> Attempt {
@@ -451,7 +491,10 @@ mod tests {
 
     #[test]
     fn envelope_has_the_documented_shape() {
-        let e = event().envelope(2, "http://x/");
+        let text = event().envelope(2, "http://x/");
+        let e: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(e["data"]["payload"], json!({"a": 1}));
+        assert_eq!(e["data"], event().data());
         assert_eq!(e["data"]["record_type"], "event");
         assert_eq!(e["data"]["event_type"], "call.initiated");
         assert_eq!(e["meta"], json!({"attempt": 2, "delivered_to": "http://x/"}));

@@ -38,7 +38,7 @@ pub fn emit(
 
 /// A new event of this type now, with a fresh id.
 pub fn event(event_type: &str, payload: Value, now: DateTime<Utc>) -> Event {
-    Event { id: Engine::new_id(), event_type: event_type.to_owned(), occurred_at: now, payload }
+    Event::new(Engine::new_id(), event_type, now, &payload)
 }
 
 impl Engine {

@@ -80,7 +80,7 @@ impl Worker {
         let signer = self.signer(&engine, &delivery.account_id).await?;
         let number = delivery.next_attempt_number();
         let url = delivery.current_url().to_owned();
-        let body = delivery.event.envelope(number, &url).to_string();
+        let body = delivery.event.envelope(number, &url);
         let timestamp = Utc::now().timestamp();
         let request_headers = vec![
             ("Accept".to_owned(), "*/*".to_owned()),
