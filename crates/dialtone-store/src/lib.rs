@@ -557,17 +557,24 @@ impl Store {
     pub async fn get_unique(&self, kind: &str, key: &str) -> Result<Option<Doc>> {
         match &self.backend {
             Backend::Sqlite(s) => {
-                let (kind, key) = (kind.to_owned(), key.to_owned());
-                s.read_point(move |c| {
-                    sqlite::query_opt(
-                        c,
-                        "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
-                         FROM docs WHERE kind = ?1 AND unique_key = ?2",
-                        (kind, key),
-                        sqlite::doc_from_row,
-                    )
-                })
-                .await
+                if let Some(known) = s.cached_unique(kind, key) {
+                    return Ok(known);
+                }
+                let epoch = s.cache_epoch();
+                let (k, u) = (kind.to_owned(), key.to_owned());
+                let doc = s
+                    .read_point(move |c| {
+                        sqlite::query_opt(
+                            c,
+                            "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at \
+                             FROM docs WHERE kind = ?1 AND unique_key = ?2",
+                            (k, u),
+                            sqlite::doc_from_row,
+                        )
+                    })
+                    .await?;
+                s.cache_fill_unique(kind, key, doc.as_ref(), epoch);
+                Ok(doc)
             }
             Backend::Postgres(p) => {
                 let sql = format!("SELECT {DOC_COLS} FROM docs WHERE kind = $1 AND unique_key = $2");

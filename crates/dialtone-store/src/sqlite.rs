@@ -125,15 +125,23 @@ pub(crate) struct Sqlite {
     cache: Arc<Mutex<DocCache>>,
 }
 
-/// Documents read by `(kind, id)`, at most [`DOC_CACHE_MAX`].
+/// Documents read by `(kind, id)`, and what reads by `(kind, unique key)` found (a
+/// document, or that there is none: a sender's number, an opt-out that does not exist), at
+/// most [`DOC_CACHE_MAX`] of each.
 ///
 /// A read that misses records the epoch, reads the database, and fills the cache only if
 /// the epoch has not moved: the writer moves it, under the same lock, each time it drops
-/// documents after a commit. So a read that began before a commit can never put back the
-/// version that commit replaced.
+/// entries after a commit. So a read that began before a commit can never put back the
+/// version that commit replaced, nor an absence it ended.
+///
+/// A commit that inserts a document with a unique key, or updates or deletes any
+/// document, drops every unique-key entry of that document's kind: kinds read by unique
+/// key (numbers, opt-outs, simulation settings) are seldom written.
 #[derive(Default)]
 pub(crate) struct DocCache {
     docs: HashMap<(String, String), Doc>,
+    unique: HashMap<String, HashMap<String, Option<Doc>>>,
+    unique_len: usize,
     epoch: u64,
 }
 
@@ -154,17 +162,52 @@ impl DocCache {
         self.docs.insert((doc.kind.clone(), doc.id.clone()), doc.clone());
     }
 
-    /// Drops the documents the committed change sets updated or deleted.
+    /// What a read by unique key found, if it is known: `Some(None)` when no document has
+    /// the key.
+    fn get_unique(&self, kind: &str, key: &str) -> Option<Option<Doc>> {
+        self.unique.get(kind)?.get(key).cloned()
+    }
+
+    fn fill_unique(&mut self, kind: &str, key: &str, found: Option<&Doc>, epoch: u64) {
+        if epoch != self.epoch {
+            return;
+        }
+        if self.unique_len >= DOC_CACHE_MAX {
+            self.unique.clear();
+            self.unique_len = 0;
+        }
+        let previous = self.unique.entry(kind.to_owned()).or_default().insert(key.to_owned(), found.cloned());
+        if previous.is_none() {
+            self.unique_len += 1;
+        }
+    }
+
+    fn forget_kind(&mut self, kind: &str) {
+        if let Some(entries) = self.unique.remove(kind) {
+            self.unique_len -= entries.len();
+        }
+    }
+
+    /// Drops the documents the committed change sets updated or deleted, and the unique-key
+    /// entries of the kinds they touched.
     fn forget(&mut self, group: &[&Prepared]) {
         let mut any = false;
         for p in group {
+            for d in &p.inserts {
+                if d.unique_key.is_some() {
+                    any = true;
+                    self.forget_kind(&d.kind);
+                }
+            }
             for d in &p.updates {
                 any = true;
                 self.docs.remove(&(d.kind.clone(), d.id.clone()));
+                self.forget_kind(&d.kind);
             }
             for (kind, id) in &p.deletes {
                 any = true;
                 self.docs.remove(&(kind.clone(), id.clone()));
+                self.forget_kind(kind);
             }
         }
         if any {
@@ -405,6 +448,17 @@ impl Sqlite {
     /// A document of the cache of documents read by id.
     pub(crate) fn cached(&self, kind: &str, id: &str) -> Option<Doc> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(kind, id)
+    }
+
+    /// What the cache knows of the document with this unique key (`Some(None)`: none has it).
+    pub(crate) fn cached_unique(&self, kind: &str, key: &str) -> Option<Option<Doc>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get_unique(kind, key)
+    }
+
+    /// Keeps what a read by unique key found, unless a commit dropped entries since `epoch`
+    /// was taken.
+    pub(crate) fn cache_fill_unique(&self, kind: &str, key: &str, found: Option<&Doc>, epoch: u64) {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).fill_unique(kind, key, found, epoch);
     }
 
     /// The cache's epoch, to take before reading a document it missed.
@@ -934,6 +988,55 @@ mod tests {
         assert!(store.get("t", "1").await.unwrap().is_none());
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Reads by unique key are cached too, absences included: an insert with the key, an
+    /// update or a delete of a document of the kind is seen at once.
+    #[tokio::test]
+    async fn reads_by_unique_key_see_every_acknowledged_write() {
+        use crate::{ChangeSet, Store};
+        let dir = std::env::temp_dir().join(format!("dialtone-cache-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        let now = chrono::Utc::now();
+        let v = |d: Option<Doc>| d.map(|d| d.data["v"].as_i64().unwrap());
+        for _ in 0..2 {
+            assert_eq!(v(store.get_unique("n", "+1555").await.unwrap()), None);
+        }
+        let other = Doc::new("other", "9", "a", serde_json::json!({"v": 0}), now).unique("+1555");
+        store.apply(&ChangeSet::new().insert(other)).await.unwrap();
+        assert_eq!(v(store.get_unique("n", "+1555").await.unwrap()), None, "another kind's key");
+        let d = Doc::new("n", "1", "a", serde_json::json!({"v": 1}), now).unique("+1555");
+        store.apply(&ChangeSet::new().insert(d)).await.unwrap();
+        assert_eq!(v(store.get_unique("n", "+1555").await.unwrap()), Some(1), "an insert ends an absence");
+        let mut got = store.get_unique("n", "+1555").await.unwrap().unwrap();
+        got.data = serde_json::json!({"v": 2});
+        store.apply(&ChangeSet::new().update(got)).await.unwrap();
+        assert_eq!(v(store.get_unique("n", "+1555").await.unwrap()), Some(2));
+        // An update can move the key.
+        let mut got = store.get_unique("n", "+1555").await.unwrap().unwrap();
+        got.unique_key = Some("+1666".into());
+        store.apply(&ChangeSet::new().update(got)).await.unwrap();
+        assert_eq!(v(store.get_unique("n", "+1555").await.unwrap()), None);
+        assert_eq!(v(store.get_unique("n", "+1666").await.unwrap()), Some(2));
+        store.apply(&ChangeSet::new().delete("n", "1")).await.unwrap();
+        assert_eq!(v(store.get_unique("n", "+1666").await.unwrap()), None);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_unique_key_cache_keeps_at_most_its_size() {
+        let mut cache = DocCache::default();
+        for i in 0..(DOC_CACHE_MAX + 10) {
+            cache.fill_unique("k", &i.to_string(), None, 0);
+        }
+        assert!(cache.unique_len <= DOC_CACHE_MAX);
+        assert_eq!(cache.unique_len, cache.unique.values().map(HashMap::len).sum::<usize>());
+        // A fill that raced a commit is not kept.
+        cache.forget(&[&changes(vec![row("k", "x")], vec![])]);
+        cache.fill_unique("k", "late", None, 0);
+        assert_eq!(cache.get_unique("k", "late"), None);
     }
 
     /// The scheduler's claim binds its `LIMIT`: each claim must reuse the prepared plan, not
