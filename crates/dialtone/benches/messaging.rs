@@ -893,9 +893,9 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
         s.push_str(&format!(
             "- Scheduled (manual clock): {} messages created through `Engine::send_message` by {} tasks, all with `send_at` = T (now + 6 min), \
              then the clock is moved to T + 1 ms (`engine.clock.advance` + `engine.wake()`) and the background worker runs them. A scheduled message \
-             is sent in one step at T (scheduled → sent, with its `message.sent` webhook). \"Fired\" (sent) is \
-             measured from the store's job counts, polled every 20 ms for 2 s, then every 250 ms: a message is sent once its next step's job (delivered, due 1 s later on the \
-             standing clock) exists; it is out of `scheduled` once its job due at T is gone.\n",
+             is sent in one step at T (scheduled → sent, with its `message.sent` webhook's job), committed with the removal of its step's job (due at T), \
+             so \"fired\" (sent) is measured as the step jobs due by T that are left: one `COUNT(*)` polled every 100 ms for 2 s, then every 250 ms. \
+             Afterwards every message's status in the store is checked.\n",
             fmt_int(r["created"].as_f64().unwrap_or(0.0)),
             r["concurrency"]
         ));
