@@ -38,6 +38,11 @@ run_rust_tests() {
   fi
 }
 
+# Each SQLite test server makes a database file of its own in the temporary directory, and
+# process tests a log file; drop the ones earlier runs left behind (an hour old or more, so a
+# run going on beside this one keeps its own).
+find "${TMPDIR:-/tmp}" -maxdepth 1 \( -name 'dialtone-t_*.db*' -o -name 'dialtone-test-*.log' \) -mmin +60 -delete 2>/dev/null || true
+
 if [[ "${1:-}" == "--postgres" ]]; then
   PG_URL="${DIALTONE_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
   if command -v psql >/dev/null 2>&1; then

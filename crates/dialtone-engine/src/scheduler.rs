@@ -37,6 +37,12 @@ const LEASE: Duration = Duration::from_secs(45);
 const MAX_IN_FLIGHT: usize = 1024;
 /// How often an idle worker looks for jobs written by other processes.
 const POLL: Duration = Duration::from_millis(200);
+/// The least time between two claims of a worker when the first did not fill its batch.
+/// Every commit that adds a job and every finished job wakes the worker: under load it
+/// claimed after each, a few jobs at a time, each claim a write transaction (and, when it
+/// found nothing, a read of the next due time). Waiting this long lets due jobs gather into
+/// larger claims and batches; a job waits at most this much longer.
+const CLAIM_PACE: Duration = Duration::from_millis(2);
 /// Jobs claimed at once, at most.
 const BATCH: i64 = 256;
 
@@ -244,6 +250,8 @@ impl Scheduler {
     /// jobs in flight have finished.
     pub async fn run(self, shutdown: CancellationToken) {
         let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        // When the last claim was made, and whether it took all it could.
+        let mut last_claim: Option<(tokio::time::Instant, bool)> = None;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -256,9 +264,17 @@ impl Scheduler {
                 }
                 continue;
             }
+            if let Some((at, false)) = last_claim {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep_until(at + CLAIM_PACE) => {}
+                }
+            }
             let now = self.engine.clock.now();
-            let claimed =
-                self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, (free as i64).min(BATCH)).await;
+            let limit = (free as i64).min(BATCH);
+            let claimed = self.engine.store.claim_jobs(now, &self.engine.instance, LEASE, limit).await;
+            last_claim =
+                Some((tokio::time::Instant::now(), claimed.as_ref().is_ok_and(|jobs| jobs.len() as i64 == limit)));
             match claimed {
                 Ok(jobs) if !jobs.is_empty() => {
                     for work in self.plan(jobs) {
