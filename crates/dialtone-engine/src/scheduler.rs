@@ -42,7 +42,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// claimed after each, a few jobs at a time, each claim a write transaction (and, when it
 /// found nothing, a read of the next due time). Waiting this long lets due jobs gather into
 /// larger claims and batches; a job waits at most this much longer.
-const CLAIM_PACE: Duration = Duration::from_millis(2);
+const CLAIM_PACE: Duration = Duration::from_millis(5);
 /// Jobs claimed at once, at most.
 const BATCH: i64 = 256;
 

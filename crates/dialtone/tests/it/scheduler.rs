@@ -106,7 +106,7 @@ async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
     let singles = Arc::new(Mutex::new(Vec::<String>::new()));
     let (m, b, one) = (mode.clone(), batches.clone(), singles.clone());
     let doc = move |id: &str| Doc::new("test.thing", id, "acct", json!({}), now);
-    let single_doc = doc.clone();
+    let single_doc = doc;
     let sched = Builder::default()
         .handler("test.batched", move |_e, j| {
             one.lock().unwrap().push(j.id.clone());
