@@ -258,6 +258,11 @@ async fn wait_jobs_done(
 // ---------------------------------------------------------------------------------------
 // Phase HTTP: POST /v2/messages under load (real clock)
 
+/// One `POST /v2/messages` of the load.
+async fn post_message(http: &reqwest::Client, url: &str, body: &Bytes) -> reqwest::Result<reqwest::Response> {
+    http.post(url).bearer_auth(KEY).header("content-type", "application/json").body(body.clone()).send().await
+}
+
 async fn run_http(database: String) -> Value {
     let duration = Duration::from_secs(env_num("BENCH_DURATION", 10).max(1));
     let concurrency = env_num("BENCH_CONCURRENCY", 32).max(1) as usize;
@@ -286,13 +291,7 @@ async fn run_http(database: String) -> Value {
             let mut ok: Vec<(String, u64, u64)> = Vec::new();
             while now_ns() < end {
                 let t0 = now_ns();
-                let resp = http
-                    .post(&*url)
-                    .bearer_auth(KEY)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
+                let resp = post_message(&http, &url, &body).await;
                 match resp {
                     Ok(r) => {
                         let status = r.status().as_u16();
@@ -453,13 +452,7 @@ async fn run_paced(s: &Setup, url: &Arc<str>, body: &Bytes, duration: Duration) 
                 if due > now {
                     tokio::time::sleep(Duration::from_nanos(due - now)).await;
                 }
-                let resp = http
-                    .post(&*url)
-                    .bearer_auth(KEY)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
+                let resp = post_message(&http, &url, &body).await;
                 let ok = match resp {
                     Ok(r) => r.status().as_u16() == 200 && r.bytes().await.is_ok(),
                     Err(_) => false,

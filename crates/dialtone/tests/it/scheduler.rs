@@ -3,6 +3,11 @@
 use crate::harness::{Options, Process, Server, fresh_database};
 use serde_json::json;
 
+/// A job of `kind` due at `due_at`, without payload or ordering key.
+fn job_due(id: &str, kind: &str, due_at: chrono::DateTime<chrono::Utc>) -> dialtone_store::NewJob {
+    dialtone_store::NewJob { id: id.into(), kind: kind.into(), payload: json!({}), due_at, ordering_key: None }
+}
+
 #[tokio::test]
 async fn timers_fire_when_the_manual_clock_reaches_them() {
     let s = Server::start().await;
@@ -62,16 +67,7 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
         })
         .build(s.engine.clone());
     let now = s.engine.clock.now();
-    s.engine
-        .commit(&dialtone_store::ChangeSet::new().job(dialtone_store::NewJob {
-            id: "flaky-1".into(),
-            kind: "test.flaky".into(),
-            payload: json!({}),
-            due_at: now,
-            ordering_key: None,
-        }))
-        .await
-        .unwrap();
+    s.engine.commit(&dialtone_store::ChangeSet::new().job(job_due("flaky-1", "test.flaky", now))).await.unwrap();
     sched.run_due().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Backoff: 1 s after the first failure, 2 s after the second.
@@ -93,7 +89,7 @@ async fn a_job_whose_worker_fails_is_retried_with_backoff() {
 #[tokio::test]
 async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
     use dialtone_engine::scheduler::Builder;
-    use dialtone_store::{ChangeSet, Doc, NewJob};
+    use dialtone_store::{ChangeSet, Doc};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
@@ -130,13 +126,7 @@ async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
     let enqueue = |prefix: &str| {
         let mut cs = ChangeSet::new();
         for i in 0..5 {
-            cs = cs.job(NewJob {
-                id: format!("{prefix}-{i}"),
-                kind: "test.batched".into(),
-                payload: json!({}),
-                due_at: now,
-                ordering_key: None,
-            });
+            cs = cs.job(job_due(&format!("{prefix}-{i}"), "test.batched", now));
         }
         cs
     };
@@ -169,16 +159,7 @@ async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
     // A job due alone runs with the single handler.
     mode.store(0, Ordering::SeqCst);
     singles.lock().unwrap().clear();
-    engine
-        .commit(&ChangeSet::new().job(NewJob {
-            id: "d-0".into(),
-            kind: "test.batched".into(),
-            payload: json!({}),
-            due_at: now,
-            ordering_key: None,
-        }))
-        .await
-        .unwrap();
+    engine.commit(&ChangeSet::new().job(job_due("d-0", "test.batched", now))).await.unwrap();
     sched.run_due().await.unwrap();
     assert_eq!(*singles.lock().unwrap(), vec!["d-0"]);
 }
@@ -188,17 +169,11 @@ async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
 /// own new jobs are kept.
 #[tokio::test]
 async fn jobs_are_cancelled_by_id_prefix_unless_claimed() {
-    use dialtone_store::{ChangeSet, NewJob};
+    use dialtone_store::ChangeSet;
     let s = Server::start().await;
     let store = &s.engine.store;
     let now = s.engine.clock.now();
-    let job = |id: &str, due_in: i64| NewJob {
-        id: id.into(),
-        kind: "test.noop".into(),
-        payload: json!({}),
-        due_at: now + chrono::Duration::seconds(due_in),
-        ordering_key: None,
-    };
+    let job = |id: &str, due_in: i64| job_due(id, "test.noop", now + chrono::Duration::seconds(due_in));
     let cs = ChangeSet::new()
         .job(job("t:a:1", 30))
         .job(job("t:a:2", 600))
