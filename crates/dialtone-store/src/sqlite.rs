@@ -964,14 +964,21 @@ mod tests {
         assert_eq!(cache.docs.len(), DOC_CACHE_MAX);
     }
 
+    /// A store on a fresh file in a directory of its own (removed by the caller), so reads
+    /// go through the point-read connections and the cache as in a server.
+    async fn file_store() -> (crate::Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("dialtone-cache-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = crate::Store::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        (store, dir)
+    }
+
     /// Through the store: a document read (and cached) then updated or deleted reads back
     /// as written.
     #[tokio::test]
     async fn reads_through_the_cache_see_every_acknowledged_write() {
-        use crate::{ChangeSet, Store};
-        let dir = std::env::temp_dir().join(format!("dialtone-cache-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        use crate::ChangeSet;
+        let (store, dir) = file_store().await;
         let now = chrono::Utc::now();
         let d = Doc::new("t", "1", "a", serde_json::json!({"v": 1}), now);
         store.apply(&ChangeSet::new().insert(d)).await.unwrap();
@@ -994,10 +1001,8 @@ mod tests {
     /// update or a delete of a document of the kind is seen at once.
     #[tokio::test]
     async fn reads_by_unique_key_see_every_acknowledged_write() {
-        use crate::{ChangeSet, Store};
-        let dir = std::env::temp_dir().join(format!("dialtone-cache-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        use crate::ChangeSet;
+        let (store, dir) = file_store().await;
         let now = chrono::Utc::now();
         let v = |d: Option<Doc>| d.map(|d| d.data["v"].as_i64().unwrap());
         for _ in 0..2 {

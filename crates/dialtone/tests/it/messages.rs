@@ -68,6 +68,12 @@ async fn sent(c: &Client, id: &str) {
     panic!("message {id} stayed queued");
 }
 
+/// The server's clock (manual in tests).
+async fn clock_now(c: &Client) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(c.get("/_dialtone/sim/clock").await.body["data"]["now"].as_str().unwrap())
+        .unwrap()
+}
+
 async fn status(c: &Client, id: &str) -> String {
     c.get(&format!("/v2/messages/{id}")).await.body["data"]["to"][0]["status"].as_str().unwrap().to_owned()
 }
@@ -243,9 +249,7 @@ async fn scheduled_messages_fire_on_time_and_can_be_cancelled() {
     let s = Server::start().await;
     let rx = Receiver::start().await;
     let (_, numbers) = profile_with_numbers(&s, Some(&rx.url), 1, None).await;
-    let now =
-        chrono::DateTime::parse_from_rfc3339(s.get("/_dialtone/sim/clock").await.body["data"]["now"].as_str().unwrap())
-            .unwrap();
+    let now = clock_now(&s).await;
     let at = |mins: i64| (now + chrono::Duration::minutes(mins)).to_rfc3339();
     // Outside the window.
     let r = s
@@ -304,9 +308,7 @@ async fn scheduled_messages_due_together_each_fire_once() {
     let s = Server::start().await;
     let rx = Receiver::start().await;
     let (_, numbers) = profile_with_numbers(&s, Some(&rx.url), 2, None).await;
-    let now =
-        chrono::DateTime::parse_from_rfc3339(s.get("/_dialtone/sim/clock").await.body["data"]["now"].as_str().unwrap())
-            .unwrap();
+    let now = clock_now(&s).await;
     let send_at = (now + chrono::Duration::minutes(10)).to_rfc3339();
     let mut ids = Vec::new();
     for to in ["+15550100001", "+15550100002", "+15550100003", "+15550100004", numbers[1].as_str(), "+15550100001"] {
