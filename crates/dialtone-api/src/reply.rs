@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 pub enum Reply {
     /// A JSON body with a status.
     Json(u16, Value),
+    /// A JSON body already serialized (from a type, without a `Value` tree).
+    JsonText(u16, String),
     /// No body (204).
     Empty(u16),
     /// A non-JSON body (CSV report).
@@ -20,6 +22,18 @@ impl Reply {
     /// `200 {"data": ...}`.
     pub fn data(v: Value) -> Reply {
         Reply::Json(200, json!({ "data": v }))
+    }
+
+    /// `200 {"data": ...}` from any serializable type, straight to text.
+    pub fn data_of<T: serde::Serialize>(v: &T) -> Reply {
+        #[derive(serde::Serialize)]
+        struct Data<'a, T> {
+            data: &'a T,
+        }
+        match serde_json::to_string(&Data { data: v }) {
+            Ok(text) => Reply::JsonText(200, text),
+            Err(e) => Reply::Json(500, ApiError::unexpected().detail(e.to_string()).body()),
+        }
     }
 
     /// `200 {"data": [...], "meta": {...}}`.
@@ -33,7 +47,11 @@ fn status(code: u16) -> StatusCode {
 }
 
 pub fn json_response(code: u16, body: &Value) -> Response {
-    let mut r = (status(code), body.to_string()).into_response();
+    json_text_response(code, body.to_string())
+}
+
+fn json_text_response(code: u16, body: String) -> Response {
+    let mut r = (status(code), body).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
@@ -42,6 +60,7 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         match self {
             Reply::Json(code, body) => json_response(code, &body),
+            Reply::JsonText(code, body) => json_text_response(code, body),
             Reply::Empty(code) => status(code).into_response(),
             Reply::Text(code, ct, body) => {
                 let mut r = (status(code), body).into_response();

@@ -412,19 +412,116 @@ pub struct Message {
     pub outcome: Option<carrier::Behaviour>,
 }
 
-/// Price per part, in USD, as strings the API shows.
-const RATE_SMS: f64 = 0.004;
-const RATE_MMS: f64 = 0.015;
-const CARRIER_FEE: f64 = 0.003;
+/// Prices in ten-thousandths of a US dollar: an SMS part, an MMS, the carrier's fee.
+const RATE_SMS: u32 = 40;
+const RATE_MMS: u32 = 150;
+const CARRIER_FEE: u32 = 30;
+
+/// Ten-thousandths of a dollar as the API shows an amount (`"0.0070"`).
+fn usd(ten_thousandths: u32) -> String {
+    format!("{}.{:04}", ten_thousandths / 10_000, ten_thousandths % 10_000)
+}
+
+/// A message as the spec's `OutboundMessagePayload` (see [`Message::payload`]). Its fields
+/// are in the order a `Value` map prints them, so the text is what `to_json` gave before.
+#[derive(Serialize)]
+pub struct MessagePayload<'a> {
+    cc: [(); 0],
+    completed_at: Option<String>,
+    cost: Amount,
+    cost_breakdown: CostBreakdown,
+    direction: &'a str,
+    encoding: &'a str,
+    errors: Vec<ErrorPayload<'a>>,
+    from: PartyPayload<'a>,
+    id: &'a str,
+    media: Vec<MediaPayload<'a>>,
+    messaging_profile_id: &'a str,
+    num_chars: u32,
+    organization_id: &'a str,
+    parts: u32,
+    received_at: String,
+    record_type: &'static str,
+    /// Only while scheduled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    send_at: Option<Option<String>>,
+    sent_at: Option<String>,
+    smart_encoding_applied: bool,
+    /// Only once cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    subject: Option<&'a str>,
+    tags: [(); 0],
+    tcr_campaign_billable: bool,
+    tcr_campaign_id: Option<()>,
+    tcr_campaign_registered: Option<()>,
+    text: &'a str,
+    to: [PartyPayload<'a>; 1],
+    #[serde(rename = "type")]
+    kind: MessageType,
+    valid_until: Option<()>,
+    wait_seconds: f64,
+    webhook_failover_url: Option<&'a str>,
+    webhook_url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Amount {
+    amount: String,
+    currency: &'static str,
+}
+
+impl Amount {
+    fn usd(amount: String) -> Amount {
+        Amount { amount, currency: "USD" }
+    }
+}
+
+#[derive(Serialize)]
+struct CostBreakdown {
+    carrier_fee: Amount,
+    rate: Amount,
+}
+
+#[derive(Serialize)]
+struct ErrorPayload<'a> {
+    code: &'a str,
+    detail: &'a str,
+    title: &'a str,
+}
+
+#[derive(Serialize)]
+struct MediaPayload<'a> {
+    content_type: Option<()>,
+    sha256: Option<()>,
+    size: Option<()>,
+    url: &'a str,
+}
+
+/// A sender or recipient; a recipient has its delivery status.
+#[derive(Serialize)]
+struct PartyPayload<'a> {
+    carrier: &'a str,
+    line_type: &'a str,
+    phone_number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+}
+
+impl<'a> PartyPayload<'a> {
+    fn of(p: &'a Party, status: Option<&'static str>) -> PartyPayload<'a> {
+        PartyPayload { carrier: &p.carrier, line_type: &p.line_type, phone_number: &p.phone_number, status }
+    }
+}
 
 impl Message {
     pub fn cost(&self) -> (String, String, String) {
         let rate = match self.kind {
-            MessageType::Sms => RATE_SMS * f64::from(self.parts),
+            MessageType::Sms => RATE_SMS * self.parts,
             MessageType::Mms => RATE_MMS,
         };
-        let fee = if self.direction == "outbound" { CARRIER_FEE } else { 0.0 };
-        (format!("{:.4}", rate + fee), format!("{rate:.4}"), format!("{fee:.4}"))
+        let fee = if self.direction == "outbound" { CARRIER_FEE } else { 0 };
+        (usd(rate + fee), usd(rate), usd(fee))
     }
 
     /// The answer to a cancel (`OutboundMessagePayloadCancelled`): as [`Message::to_json`],
@@ -442,58 +539,60 @@ impl Message {
     /// The spec's `OutboundMessagePayload` (also the `payload` of message webhooks). Its
     /// recipient status has no `scheduled` or `cancelled`: such messages show `queued`.
     pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.payload()).unwrap_or(Value::Null)
+    }
+
+    /// [`Message::to_json`] as a type to serialize straight to text: what a send answers and
+    /// what every message webhook carries, built without a `Value` tree.
+    pub fn payload(&self) -> MessagePayload<'_> {
         let (total, rate, fee) = self.cost();
-        let recipient_status = match self.status {
-            Status::Scheduled | Status::Cancelled => "queued",
-            s => s.as_str(),
+        let status = match (self.direction.as_str(), self.status) {
+            ("inbound", _) => "webhook_delivered",
+            (_, Status::Scheduled | Status::Cancelled) => "queued",
+            (_, s) => s.as_str(),
         };
-        let mut v = json!({
-            "record_type": "message",
-            "id": self.id,
-            "direction": self.direction,
-            "type": self.kind,
-            "from": self.from,
-            "to": [{
-                "phone_number": self.to.phone_number,
-                "carrier": self.to.carrier,
-                "line_type": self.to.line_type,
-                "status": recipient_status,
-            }],
-            "cc": [],
-            "text": self.text.clone().unwrap_or_default(),
-            "subject": self.subject,
-            "media": self.media.iter().map(|u| json!({"url": u, "content_type": null, "sha256": null, "size": null})).collect::<Vec<_>>(),
-            "encoding": self.encoding,
-            "parts": self.parts.clamp(1, 10),
-            "num_chars": self.num_chars,
-            "smart_encoding_applied": self.smart_encoding_applied,
-            "cost": {"amount": total, "currency": "USD"},
-            "cost_breakdown": {"rate": {"amount": rate, "currency": "USD"}, "carrier_fee": {"amount": fee, "currency": "USD"}},
-            "messaging_profile_id": self.messaging_profile_id.clone().unwrap_or_default(),
-            "organization_id": self.account_id,
-            "webhook_url": self.webhook_url,
-            "webhook_failover_url": self.webhook_failover_url,
-            "errors": self.errors.iter().map(|e| json!({"code": e.code, "title": e.title, "detail": e.detail})).collect::<Vec<_>>(),
-            "tags": [],
-            "received_at": fmt_time(self.received_at),
-            "sent_at": self.sent_at.map(fmt_time),
-            "completed_at": self.completed_at.map(fmt_time),
-            "valid_until": null,
-            "wait_seconds": 0.0,
-            "tcr_campaign_id": null,
-            "tcr_campaign_billable": false,
-            "tcr_campaign_registered": null,
-        });
-        if self.status == Status::Scheduled {
-            v["send_at"] = json!(self.send_at.map(fmt_time));
+        MessagePayload {
+            cc: [],
+            completed_at: self.completed_at.map(fmt_time),
+            cost: Amount::usd(total),
+            cost_breakdown: CostBreakdown { carrier_fee: Amount::usd(fee), rate: Amount::usd(rate) },
+            direction: &self.direction,
+            encoding: &self.encoding,
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ErrorPayload { code: &e.code, detail: &e.detail, title: &e.title })
+                .collect(),
+            from: PartyPayload::of(&self.from, None),
+            id: &self.id,
+            media: self
+                .media
+                .iter()
+                .map(|url| MediaPayload { content_type: None, sha256: None, size: None, url })
+                .collect(),
+            messaging_profile_id: self.messaging_profile_id.as_deref().unwrap_or_default(),
+            num_chars: self.num_chars,
+            organization_id: &self.account_id,
+            parts: self.parts.clamp(1, 10),
+            received_at: fmt_time(self.received_at),
+            record_type: "message",
+            send_at: (self.status == Status::Scheduled).then(|| self.send_at.map(fmt_time)),
+            sent_at: self.sent_at.map(fmt_time),
+            smart_encoding_applied: self.smart_encoding_applied,
+            status: (self.status == Status::Cancelled).then_some("cancelled"),
+            subject: self.subject.as_deref(),
+            tags: [],
+            tcr_campaign_billable: false,
+            tcr_campaign_id: None,
+            tcr_campaign_registered: None,
+            text: self.text.as_deref().unwrap_or_default(),
+            to: [PartyPayload::of(&self.to, Some(status))],
+            kind: self.kind,
+            valid_until: None,
+            wait_seconds: 0.0,
+            webhook_failover_url: self.webhook_failover_url.as_deref(),
+            webhook_url: self.webhook_url.as_deref(),
         }
-        if self.status == Status::Cancelled {
-            v["status"] = json!("cancelled");
-        }
-        if self.direction == "inbound" {
-            v["to"][0]["status"] = json!("webhook_delivered");
-        }
-        v
     }
 
     pub fn from_value(v: &Value) -> Option<Message> {
@@ -703,5 +802,94 @@ mod tests {
         assert_eq!(m.step(at), (Some("message.finalized"), None));
         assert_eq!(m.status, Status::SendingFailed);
         assert_eq!(m.errors[0].code, "40001");
+    }
+
+    /// The payload a send answers and a webhook carries, every field of the spec's
+    /// `OutboundMessagePayload`, for a scheduled message and the same one failed, and for
+    /// an inbound MMS.
+    #[test]
+    fn the_message_payload_has_every_field_of_the_spec() {
+        let m = scheduled(carrier::Behaviour::Deliver { after_ms: 1_000 });
+        let text = serde_json::to_string(&m.payload()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({
+                "cc": [],
+                "completed_at": null,
+                "cost": {"amount": "0.0070", "currency": "USD"},
+                "cost_breakdown": {
+                    "carrier_fee": {"amount": "0.0030", "currency": "USD"},
+                    "rate": {"amount": "0.0040", "currency": "USD"},
+                },
+                "direction": "outbound",
+                "encoding": "GSM-7",
+                "errors": [],
+                "from": {"carrier": "TELNYX LLC", "line_type": "VoIP", "phone_number": "+15550000001"},
+                "id": "m",
+                "media": [],
+                "messaging_profile_id": "",
+                "num_chars": 2,
+                "organization_id": "a",
+                "parts": 1,
+                "received_at": "2026-12-03T12:00:00.000Z",
+                "record_type": "message",
+                "send_at": "2026-12-03T12:30:00.000Z",
+                "sent_at": null,
+                "smart_encoding_applied": false,
+                "subject": null,
+                "tags": [],
+                "tcr_campaign_billable": false,
+                "tcr_campaign_id": null,
+                "tcr_campaign_registered": null,
+                "text": "hi",
+                "to": [{
+                    "carrier": "DIALTONE SIMULATED WIRELESS",
+                    "line_type": "Wireless",
+                    "phone_number": "+15550100001",
+                    "status": "queued",
+                }],
+                "type": "SMS",
+                "valid_until": null,
+                "wait_seconds": 0.0,
+                "webhook_failover_url": null,
+                "webhook_url": null,
+            })
+        );
+        // The same text as a `Value` prints: keys in order.
+        assert_eq!(text, m.to_json().to_string());
+
+        let mut failed = scheduled(carrier::Behaviour::Fail { code: "40002".into(), after_ms: 0 });
+        failed.parts = 3;
+        failed.step(failed.send_at.unwrap());
+        failed.step(failed.send_at.unwrap());
+        let v = failed.to_json();
+        assert_eq!(v.get("send_at"), None, "send_at only while scheduled");
+        assert_eq!(v["to"][0]["status"], "delivery_failed");
+        assert_eq!(v["errors"][0]["code"], "40002");
+        assert_eq!(v["errors"][0].as_object().unwrap().len(), 3);
+        assert_eq!(v["cost"]["amount"], "0.0150");
+        assert_eq!(v["cost_breakdown"]["rate"]["amount"], "0.0120");
+        assert!(v["sent_at"].is_string() && v["completed_at"].is_string());
+
+        let mut inbound = scheduled(carrier::Behaviour::Deliver { after_ms: 0 });
+        inbound.direction = "inbound".into();
+        inbound.kind = MessageType::Mms;
+        inbound.status = Status::Received;
+        inbound.media = vec!["https://example.com/a.png".into()];
+        let v = inbound.to_json();
+        assert_eq!(v["to"][0]["status"], "webhook_delivered");
+        assert_eq!(v["type"], "MMS");
+        assert_eq!(v["cost"]["amount"], "0.0150");
+        assert_eq!(v["cost_breakdown"]["carrier_fee"]["amount"], "0.0000");
+        assert_eq!(
+            v["media"],
+            json!([{"content_type": null, "sha256": null, "size": null, "url": "https://example.com/a.png"}])
+        );
+
+        let mut cancelled = scheduled(carrier::Behaviour::Deliver { after_ms: 0 });
+        cancelled.status = Status::Cancelled;
+        let v = cancelled.to_json();
+        assert_eq!((v["status"].as_str(), v["to"][0]["status"].as_str()), (Some("cancelled"), Some("queued")));
+        assert_eq!(cancelled.to_cancelled_json()["to"][0]["status"], "cancelled");
     }
 }

@@ -85,8 +85,8 @@ struct Meta<'a> {
 
 impl Event {
     /// An event whose payload is `payload`.
-    pub fn new(id: String, event_type: &str, occurred_at: DateTime<Utc>, payload: &Value) -> Event {
-        // Serializing a `Value` cannot fail.
+    pub fn new<T: Serialize + ?Sized>(id: String, event_type: &str, occurred_at: DateTime<Utc>, payload: &T) -> Event {
+        // The payloads are `Value`s and plain structs, whose serializing cannot fail.
         let payload = serde_json::value::to_raw_value(payload).unwrap_or_else(|_| RawValue::NULL.to_owned());
         Event { id, event_type: event_type.to_owned(), occurred_at, payload }
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use dialtone_domain::error::ApiError;
 use dialtone_domain::webhooks::{self, Delivery, Destination, Event, ListFilter};
 use dialtone_store::{ChangeSet, Doc, NewJob};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Adds an event for `account_id` going to `destination` to a change set. Events sharing an
 /// `ordering_key` (a call, a message) get their first attempts in the order they were
@@ -37,7 +37,7 @@ pub fn emit(
 }
 
 /// A new event of this type now, with a fresh id.
-pub fn event(event_type: &str, payload: Value, now: DateTime<Utc>) -> Event {
+pub fn event<T: serde::Serialize>(event_type: &str, payload: T, now: DateTime<Utc>) -> Event {
     Event::new(Engine::new_id(), event_type, now, &payload)
 }
 

@@ -455,7 +455,7 @@ impl Engine {
         cs = cs.insert(Doc::of(messaging::KIND, &msg.id, &number.account_id, &msg, now));
         if let Some(dest) = profile.as_ref().map(|p| p.routing()).and_then(|r| r.destination("message.received")) {
             cs =
-                emit(cs, &number.account_id, event("message.received", msg.to_json(), now), dest, Some(&msg.id), now).0;
+                emit(cs, &number.account_id, event("message.received", msg.payload(), now), dest, Some(&msg.id), now).0;
         }
         // Keywords.
         let key = format!("{to}:{from}");
@@ -595,7 +595,7 @@ async fn step_changes(
             None => None,
         };
         if let Some(dest) = routing(&msg, profile).destination(event_type) {
-            cs = emit(cs, &msg.account_id, event(event_type, msg.to_json(), now), dest, Some(&msg.id), now).0;
+            cs = emit(cs, &msg.account_id, event(event_type, msg.payload(), now), dest, Some(&msg.id), now).0;
         }
     }
     if let Some(after) = next {

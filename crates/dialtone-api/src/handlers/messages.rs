@@ -9,15 +9,17 @@ use serde_json::json;
 
 async fn send(ctx: Ctx, channel: Channel) -> HandlerResult {
     let msgs = ctx.engine().send_message(&ctx.caller, &ctx.body, channel).await?;
-    let first = msgs.first().map(|m| m.to_json()).unwrap_or_default();
     if channel == Channel::GroupMms {
         // One message per recipient; the answer shows them as one, with every recipient.
-        let mut v = first;
+        let mut v = msgs.first().map(|m| m.to_json()).unwrap_or_default();
         v["to"] = json!(msgs.iter().map(|m| m.to_json()["to"][0].clone()).collect::<Vec<_>>());
         v["id"] = json!(msgs.first().and_then(|m| m.group_message_id.clone()));
         return Ok(Reply::data(v));
     }
-    Ok(Reply::data(first))
+    match msgs.first() {
+        Some(m) => Ok(Reply::data_of(&m.payload())),
+        None => Ok(Reply::data(serde_json::Value::Null)),
+    }
 }
 
 pub async fn send_any(ctx: Ctx) -> HandlerResult {
@@ -41,7 +43,7 @@ pub async fn schedule(ctx: Ctx) -> HandlerResult {
 
 pub async fn retrieve(ctx: Ctx) -> HandlerResult {
     let m = ctx.engine().message(&ctx.caller, ctx.param("id")).await?;
-    Ok(Reply::data(m.to_json()))
+    Ok(Reply::data_of(&m.payload()))
 }
 
 /// `DELETE /messages/{id}` answers the cancelled message itself (not enveloped, per spec).
