@@ -49,13 +49,16 @@ pub fn country_of(e164: &str) -> &'static str {
     best.map(|(_, c)| c).unwrap_or("ZZ")
 }
 
+/// The job of a message's carrier step `n`. Each step's job replaces the one before
+/// ([`ChangeSet::replace_job`]), so a message has one step job at a time and needs no
+/// ordering key.
 fn step_job(message_id: &str, n: u32, due: DateTime<Utc>) -> NewJob {
     NewJob {
         id: format!("msg:{message_id}:{n}"),
         kind: messaging::STEP_JOB.into(),
         payload: json!({ "message_id": message_id, "step": n }),
         due_at: due,
-        ordering_key: Some(format!("msg:{message_id}")),
+        ordering_key: None,
     }
 }
 
@@ -545,7 +548,7 @@ pub async fn step(engine: Engine, job: Job) -> HandlerResult {
     else {
         return Ok(ChangeSet::new());
     };
-    step_changes(&engine, ChangeSet::new(), doc, msg, n, &mut Profiles::new()).await
+    step_changes(&engine, ChangeSet::new(), doc, msg, n, job.seq, &mut Profiles::new()).await
 }
 
 /// The batch handler for [`messaging::STEP_JOB`]: the steps of many messages (a burst of
@@ -557,22 +560,24 @@ pub async fn step_batch(engine: Engine, jobs: Vec<Job>) -> HandlerResult {
     let found = engine.store.get_many_as::<Message>(messaging::KIND, &ids).await.map_err(|e| e.to_string())?;
     let mut profiles = Profiles::new();
     let mut cs = ChangeSet::new();
-    for ((_, n), found) in steps.into_iter().zip(found) {
+    for (((_, n), found), job) in steps.into_iter().zip(found).zip(&jobs) {
         if let Some((doc, msg)) = found {
-            cs = step_changes(&engine, cs, doc, msg, n, &mut profiles).await?;
+            cs = step_changes(&engine, cs, doc, msg, n, job.seq, &mut profiles).await?;
         }
     }
     Ok(cs)
 }
 
-/// Adds step `n` of a message to `cs`: its new state, its webhook, its next step's job,
-/// and, once delivered to a number on this server, the inbound message there.
+/// Adds step `n` of a message to `cs`: its new state, its webhook, the next step's job in
+/// place of this step's (`seq`) when there is one, and, once delivered to a number on this
+/// server, the inbound message there.
 async fn step_changes(
     engine: &Engine,
     mut cs: ChangeSet,
     mut doc: Doc,
     mut msg: Message,
     n: u32,
+    seq: i64,
     profiles: &mut Profiles,
 ) -> HandlerResult {
     if msg.status.is_final() {
@@ -599,7 +604,7 @@ async fn step_changes(
         }
     }
     if let Some(after) = next {
-        cs = cs.job(step_job(&msg.id, n + 1, now + after));
+        cs = cs.replace_job(seq, step_job(&msg.id, n + 1, now + after));
     }
     // Delivered to a number on this server: it arrives there as an inbound message.
     if msg.status == Status::Delivered

@@ -109,6 +109,12 @@ impl Builder {
     }
 }
 
+/// Whether a change set leaves jobs that the worker should look at (it may be waiting
+/// for a later due time).
+fn adds_jobs(cs: &ChangeSet) -> bool {
+    !cs.jobs.is_empty() || !cs.replacing.is_empty()
+}
+
 /// Claimed jobs as they will run: alone, or in a batch of one kind.
 enum Work {
     One(Job),
@@ -173,7 +179,7 @@ impl Scheduler {
         let result = match f(self.engine.clone(), jobs.clone()).await {
             Ok(cs) => {
                 let r = self.engine.store.apply_with_jobs_done(&cs, &seqs).await;
-                if r.is_ok() && !cs.jobs.is_empty() {
+                if r.is_ok() && adds_jobs(&cs) {
                     self.engine.wake.notify_one();
                 }
                 r.map_err(|e| e.to_string())
@@ -199,7 +205,7 @@ impl Scheduler {
         let outcome = handler(self.engine.clone(), job.clone()).await;
         let result = match outcome {
             Ok(cs) => {
-                let had_jobs = !cs.jobs.is_empty();
+                let had_jobs = adds_jobs(&cs);
                 let r = self.engine.store.apply_with_jobs_done(&cs, &[job.seq]).await;
                 if had_jobs {
                     self.engine.wake.notify_one();

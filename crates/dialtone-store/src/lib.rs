@@ -160,6 +160,11 @@ pub struct Job {
 /// One document by kind and id, in the columns `sqlite::doc_from_row` reads.
 const SQLITE_GET_DOC: &str = "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at FROM docs WHERE kind = ?1 AND id = ?2";
 
+/// A new job as the SQLite writer binds it: `(id, kind, payload, due_at, ordering_key)`.
+fn job_row(j: &NewJob) -> sqlite::JobRow {
+    (j.id.clone(), j.kind.clone(), j.payload.to_string(), to_ms(j.due_at), j.ordering_key.clone())
+}
+
 /// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]).
 const CANCEL_JOBS: &str = "DELETE FROM jobs WHERE id >= $1 AND id < $2 AND lease_until IS NULL";
 
@@ -186,6 +191,9 @@ pub struct ChangeSet {
     pub updates: Vec<Doc>,
     pub deletes: Vec<(String, String)>,
     pub jobs: Vec<NewJob>,
+    /// Claimed jobs (by `seq`), done, each followed by a new job (see
+    /// [`ChangeSet::replace_job`]).
+    pub replacing: Vec<(i64, NewJob)>,
     /// Job id prefixes: the jobs whose id starts with one, and that no worker holds, are
     /// removed before this change set's own jobs are added (see [`ChangeSet::cancel_jobs`]).
     pub cancelled_jobs: Vec<String>,
@@ -226,6 +234,16 @@ impl ChangeSet {
         self.jobs.push(j);
         self
     }
+    /// The claimed job `seq` is done and `job` follows it (a message's next carrier step):
+    /// the same as [`ChangeSet::job`] with `seq` among the jobs done, but on SQLite the
+    /// row is updated in place, one row written instead of one deleted and one inserted
+    /// with their index entries. PostgreSQL deletes and inserts, as for any other job. `seq`
+    /// must still be there: if it is gone (another process ran it), the change set fails
+    /// with [`StoreError::Conflict`].
+    pub fn replace_job(mut self, seq: i64, job: NewJob) -> Self {
+        self.replacing.push((seq, job));
+        self
+    }
     /// Removes the pending jobs whose id starts with `prefix` (a timer that no longer
     /// applies), unless a worker has claimed one: that one runs and finds nothing to do.
     /// Jobs added by this same change set are kept.
@@ -251,6 +269,7 @@ impl ChangeSet {
             && self.updates.is_empty()
             && self.deletes.is_empty()
             && self.jobs.is_empty()
+            && self.replacing.is_empty()
             && self.cancelled_jobs.is_empty()
             && self.api_keys.is_empty()
             && self.settings.is_empty()
@@ -741,6 +760,9 @@ impl Store {
             return Ok(());
         }
         let now = to_ms(Utc::now());
+        let replaced: Vec<i64> = cs.replacing.iter().map(|(seq, _)| *seq).collect();
+        // The replaced jobs are removed on their own (see below), or, on SQLite, overwritten.
+        let done: Vec<i64> = done_job_seqs.iter().copied().filter(|s| !replaced.contains(s)).collect();
         let p = match &self.backend {
             Backend::Sqlite(s) => {
                 let row = |d: &Doc| sqlite::DocRow {
@@ -758,24 +780,13 @@ impl Store {
                     inserts: cs.inserts.iter().map(row).collect(),
                     updates: cs.updates.iter().map(row).collect(),
                     deletes: cs.deletes.clone(),
-                    jobs: cs
-                        .jobs
-                        .iter()
-                        .map(|j| {
-                            (
-                                j.id.clone(),
-                                j.kind.clone(),
-                                j.payload.to_string(),
-                                to_ms(j.due_at),
-                                j.ordering_key.clone(),
-                            )
-                        })
-                        .collect(),
+                    jobs: cs.jobs.iter().map(job_row).collect(),
+                    replacing: cs.replacing.iter().map(|(seq, j)| (*seq, job_row(j))).collect(),
                     cancelled_jobs: cs.cancelled_jobs.iter().map(|p| id_range(p)).collect(),
                     api_keys: cs.api_keys.clone(),
                     settings: cs.settings.clone(),
                     counters: cs.counters.clone(),
-                    done_job_seqs: done_job_seqs.to_vec(),
+                    done_job_seqs: done,
                 };
                 return s.apply(changes).await;
             }
@@ -829,7 +840,7 @@ impl Store {
             let (from, to) = id_range(prefix);
             sqlx::query(CANCEL_JOBS).bind(from).bind(to).execute(&mut *tx).await?;
         }
-        for j in &cs.jobs {
+        for j in cs.jobs.iter().chain(cs.replacing.iter().map(|(_, j)| j)) {
             sqlx::query(insert_job)
                 .bind(&j.id)
                 .bind(&j.kind)
@@ -860,8 +871,18 @@ impl Store {
                 return Err(StoreError::Conflict);
             }
         }
-        if !done_job_seqs.is_empty() {
-            sqlx::query("DELETE FROM jobs WHERE seq = ANY($1)").bind(done_job_seqs).execute(&mut *tx).await?;
+        if !replaced.is_empty() {
+            let n = sqlx::query("DELETE FROM jobs WHERE seq = ANY($1)")
+                .bind(&replaced)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n != replaced.len() as u64 {
+                return Err(StoreError::Conflict);
+            }
+        }
+        if !done.is_empty() {
+            sqlx::query("DELETE FROM jobs WHERE seq = ANY($1)").bind(&done).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -1251,5 +1272,36 @@ mod tests {
         s.forget_instance("w1").await.unwrap();
         let retaken = s.claim_jobs(now + chrono::Duration::seconds(10), "w2", lease, 10).await.unwrap();
         assert_eq!(retaken.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_job_is_overwritten_by_the_next_in_its_row() {
+        let s = mem().await;
+        let now = Utc::now();
+        let job = |id: &str, step: u32, due| NewJob {
+            id: id.into(),
+            kind: "k".into(),
+            payload: json!({ "step": step }),
+            due_at: due,
+            ordering_key: None,
+        };
+        s.apply(&ChangeSet::new().job(job("step:1", 1, now))).await.unwrap();
+        let lease = Duration::from_secs(30);
+        let claimed = s.claim_jobs(now, "w1", lease, 10).await.unwrap();
+        let seq = claimed[0].seq;
+        let later = now + chrono::Duration::seconds(2);
+        s.apply_with_jobs_done(&ChangeSet::new().replace_job(seq, job("step:2", 2, later)), &[seq]).await.unwrap();
+        // The first is gone; the next is not due yet, then due, unclaimed, in the same row.
+        assert!(s.job("step:1").await.unwrap().is_none());
+        assert!(s.claim_jobs(now, "w1", lease, 10).await.unwrap().is_empty());
+        assert_eq!(s.next_due().await.unwrap(), Some(from_ms(to_ms(later))));
+        let next = s.claim_jobs(later, "w1", lease, 10).await.unwrap();
+        assert_eq!((next[0].seq, next[0].id.as_str(), next[0].attempts), (seq, "step:2", 1));
+        assert_eq!(next[0].payload, json!({"step": 2}));
+        // Replacing a job that is gone is a conflict, and applies nothing.
+        s.apply_with_jobs_done(&ChangeSet::new(), &[seq]).await.unwrap();
+        let gone = ChangeSet::new().replace_job(seq, job("step:3", 3, later));
+        assert!(matches!(s.apply_with_jobs_done(&gone, &[seq]).await, Err(StoreError::Conflict)));
+        assert!(s.job("step:3").await.unwrap().is_none());
     }
 }

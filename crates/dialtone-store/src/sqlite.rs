@@ -85,8 +85,10 @@ pub(crate) struct Prepared {
     pub inserts: Vec<DocRow>,
     pub updates: Vec<DocRow>,
     pub deletes: Vec<(String, String)>,
-    /// `(id, kind, payload, due_at, ordering_key)`.
-    pub jobs: Vec<(String, String, String, i64, Option<String>)>,
+    pub jobs: Vec<JobRow>,
+    /// Claimed jobs (by `seq`) overwritten by the job that follows them
+    /// (`ChangeSet::replace_job`).
+    pub replacing: Vec<(i64, JobRow)>,
     /// Id ranges `[from, to)` of jobs to remove unless claimed (`ChangeSet::cancel_jobs`).
     pub cancelled_jobs: Vec<(String, String)>,
     pub api_keys: Vec<(String, String, String)>,
@@ -94,6 +96,9 @@ pub(crate) struct Prepared {
     pub counters: Vec<crate::CounterAdd>,
     pub done_job_seqs: Vec<i64>,
 }
+
+/// `(id, kind, payload, due_at, ordering_key)`.
+pub(crate) type JobRow = (String, String, String, i64, Option<String>);
 
 pub(crate) struct DocRow {
     pub kind: String,
@@ -108,7 +113,9 @@ pub(crate) struct DocRow {
 
 struct Apply {
     changes: Prepared,
-    reply: oneshot::Sender<Result<()>>,
+    /// The outcome, and the change set back: its strings are freed by the caller, not by
+    /// the one writer thread.
+    reply: oneshot::Sender<(Result<()>, Prepared)>,
 }
 
 pub(crate) struct Sqlite {
@@ -479,7 +486,7 @@ impl Sqlite {
         }
         let (reply, rx) = oneshot::channel();
         self.writer.send(WriteMsg::Apply(Box::new(Apply { changes, reply }))).map_err(|_| closed())?;
-        rx.await.map_err(|_| self.lost())?
+        rx.await.map_err(|_| self.lost())?.0
     }
 
     /// Stops the threads once the work queued before finishes; the readers first, so the
@@ -660,7 +667,6 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mut
                     }
                 }
                 let group: Vec<Apply> = group.into_iter().map(|a| *a).collect();
-                let mut replies = Vec::with_capacity(group.len());
                 let changes: Vec<&Prepared> = group.iter().map(|a| &a.changes).collect();
                 let results = catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, &changes)));
                 // Before anyone hears of the commit (committed or not: forgetting is harmless).
@@ -675,11 +681,8 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mut
                         group.iter().map(|_| Err(crashed())).collect()
                     }
                 };
-                for a in group {
-                    replies.push(a.reply);
-                }
-                for (reply, r) in replies.into_iter().zip(results) {
-                    let _ = reply.send(r);
+                for (a, r) in group.into_iter().zip(results) {
+                    let _ = a.reply.send((r, a.changes));
                 }
             }
         }
@@ -777,6 +780,11 @@ const UPDATE_DOC: &str = "UPDATE docs SET data = ?1, version = version + 1, pare
                           WHERE kind = ?5 AND id = ?6 AND version = ?7";
 const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, due_at, attempts, ordering_key, created_at) \
                           VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)";
+/// A claimed job overwritten by the one that follows it (`ChangeSet::replace_job`): as
+/// [`INSERT_JOB`] into the row `?7`, unclaimed and with no attempts.
+const REPLACE_JOB: &str = "UPDATE jobs SET id = ?1, kind = ?2, payload = ?3, due_at = ?4, attempts = 0, \
+                           ordering_key = ?5, created_at = ?6, lease_until = NULL, lease_owner = NULL, \
+                           last_error = NULL WHERE seq = ?7";
 const UPSERT_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
@@ -831,6 +839,15 @@ fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
             .prepare_cached(&crate::ADD_COUNTER.replace('$', "?"))?
             .query_row(params![add.key, add.delta], |r| r.get(0))?;
         if add.exceeded(value) {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for (seq, (id, kind, payload, due_at, ordering_key)) in &p.replacing {
+        let n = c
+            .prepare_cached(REPLACE_JOB)?
+            .execute(params![id, kind, payload, due_at, ordering_key, now, seq])
+            .map_err(map_write_err)?;
+        if n != 1 {
             return Err(StoreError::Conflict);
         }
     }
@@ -928,6 +945,7 @@ mod tests {
             api_keys: vec![],
             settings: vec![],
             counters: vec![],
+            replacing: vec![],
             done_job_seqs: vec![],
         }
     }

@@ -197,6 +197,49 @@ async fn jobs_are_cancelled_by_id_prefix_unless_claimed() {
     assert_eq!(store.jobs_with_prefix("t:").await.unwrap().len(), 4);
 }
 
+/// Claimed jobs replaced by the jobs that follow them (a message's next carrier step),
+/// several in one change set (a batch): the old ones are gone, the new ones wait for their
+/// time, unclaimed. A replaced job that is gone fails the whole change set, which then
+/// applies nothing.
+#[tokio::test]
+async fn claimed_jobs_are_replaced_by_the_jobs_that_follow_them() {
+    use dialtone_store::{ChangeSet, StoreError};
+    let s = Server::start().await;
+    let store = &s.engine.store;
+    let now = s.engine.clock.now();
+    let soon = now + chrono::Duration::seconds(30);
+    store
+        .apply(&ChangeSet::new().job(job_due("r:a:1", "test.noop", soon)).job(job_due("r:b:1", "test.noop", soon)))
+        .await
+        .unwrap();
+    store.heartbeat("someone").await.unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    let claimed = store.claim_jobs(soon, "someone", lease, 10).await.unwrap();
+    let seqs: Vec<i64> = claimed.iter().map(|j| j.seq).collect();
+    assert_eq!(seqs.len(), 2);
+
+    let later = soon + chrono::Duration::seconds(5);
+    let cs = ChangeSet::new()
+        .replace_job(seqs[0], job_due("r:a:2", "test.noop", later))
+        .replace_job(seqs[1], job_due("r:b:2", "test.noop", later));
+    store.apply_with_jobs_done(&cs, &seqs).await.unwrap();
+    let ids = |jobs: Vec<dialtone_store::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.jobs_with_prefix("r:").await.unwrap()), ["r:a:2", "r:b:2"]);
+    assert!(store.claim_jobs(soon, "someone", lease, 10).await.unwrap().is_empty(), "not due before their time");
+    let next = store.claim_jobs(later, "someone", lease, 10).await.unwrap();
+    assert_eq!(next.iter().map(|j| (j.id.as_str(), j.attempts)).collect::<Vec<_>>(), [("r:a:2", 1), ("r:b:2", 1)]);
+
+    // The first is done for good; replacing both fails, and the second keeps its lease.
+    store.apply_with_jobs_done(&ChangeSet::new(), &[next[0].seq]).await.unwrap();
+    let seqs: Vec<i64> = next.iter().map(|j| j.seq).collect();
+    let cs = ChangeSet::new()
+        .replace_job(seqs[0], job_due("r:a:3", "test.noop", later))
+        .replace_job(seqs[1], job_due("r:b:3", "test.noop", later));
+    assert!(matches!(store.apply_with_jobs_done(&cs, &seqs).await, Err(StoreError::Conflict)));
+    assert_eq!(ids(store.jobs_with_prefix("r:").await.unwrap()), ["r:b:2"]);
+    assert!(store.claim_jobs(later, "someone", lease, 10).await.unwrap().is_empty(), "still leased");
+}
+
 /// Two `dialtone serve` processes on one database: both serve the same accounts, and each
 /// due job runs exactly once between them. Only meaningful on PostgreSQL (SQLite is one
 /// process's file), so on SQLite the test runs the processes one after the other.
