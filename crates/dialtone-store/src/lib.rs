@@ -46,6 +46,9 @@ pub enum StoreError {
     /// From SQLite.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// Another process runs the scheduler on this SQLite file (see [`Store::own`]).
+    #[error("{0} is in use by another `dialtone serve`: a SQLite file belongs to one server at a time")]
+    InUse(String),
     /// A stored document is not what its kind says (see [`Store::get_as`]).
     #[error("document {kind} {id} is unreadable: {reason}")]
     Unreadable { kind: String, id: String, reason: String },
@@ -165,7 +168,8 @@ fn job_row(j: &NewJob) -> sqlite::JobRow {
     (j.id.clone(), j.kind.clone(), j.payload.to_string(), to_ms(j.due_at), j.ordering_key.clone())
 }
 
-/// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]).
+/// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]), on PostgreSQL
+/// (SQLite holds its leases in memory: `sqlite::CANCEL_JOBS`).
 const CANCEL_JOBS: &str = "DELETE FROM jobs WHERE id >= $1 AND id < $2 AND lease_until IS NULL";
 
 /// The ids starting with `prefix`, as a half-open range `[from, to)` that the unique index
@@ -370,16 +374,16 @@ const DOC_COLS: &str = "kind, id, account_id, parent_id, unique_key, data, versi
 const JOB_COLS: &str = "seq, id, kind, payload, due_at, attempts";
 
 /// Of jobs sharing an ordering key only the oldest may run.
-const FIRST_OF_KEY: &str = "(j.ordering_key IS NULL OR NOT EXISTS \
+pub(crate) const FIRST_OF_KEY: &str = "(j.ordering_key IS NULL OR NOT EXISTS \
     (SELECT 1 FROM jobs o WHERE o.ordering_key = j.ordering_key AND o.seq < j.seq))";
 
-/// The claim of the jobs no one holds (index `jobs_free`): `$1` due, `$2` limit,
-/// `$3` lease until, `$4` the claiming worker (`$n` on PostgreSQL, `?n` on SQLite).
+/// PostgreSQL's claim of the jobs no one holds (index `jobs_free`): `$1` due, `$2` limit,
+/// `$3` lease until, `$4` the claiming worker.
 fn claim_free_sql() -> String {
     format!(
         "UPDATE jobs SET lease_until = $3, lease_owner = $4, attempts = attempts + 1 WHERE seq IN \
          (SELECT j.seq FROM jobs j WHERE j.lease_until IS NULL AND j.due_at <= $1 AND {FIRST_OF_KEY} \
-          ORDER BY j.due_at, j.seq LIMIT $2 {{lock}}) RETURNING {JOB_COLS}"
+          ORDER BY j.due_at, j.seq LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLS}"
     )
 }
 
@@ -393,7 +397,7 @@ fn claim_stale_sql() -> String {
          (SELECT j.seq FROM jobs j WHERE j.lease_until IS NOT NULL AND j.due_at <= $1 \
           AND (j.lease_until < $5 OR (j.lease_owner <> $4 AND NOT EXISTS \
               (SELECT 1 FROM instances i WHERE i.id = j.lease_owner AND i.heartbeat_at > $5 - 10000))) \
-          AND {FIRST_OF_KEY} ORDER BY j.due_at, j.seq LIMIT $2 {{lock}}) RETURNING {JOB_COLS}"
+          AND {FIRST_OF_KEY} ORDER BY j.due_at, j.seq LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLS}"
     )
 }
 
@@ -644,22 +648,14 @@ impl Store {
         }
     }
 
-    /// Releases every job lease (at the start of a SQLite server, the only process that
-    /// could hold one: what a killed process had in hand runs again at once).
-    pub async fn release_leases(&self) -> Result<()> {
-        let sql = "UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_until IS NOT NULL";
+    /// Makes this process the one that runs jobs on a SQLite file, until the store closes
+    /// or the process ends: its leases live in memory, and its cache of documents assumes
+    /// that no other process changes them. A second server on the same file gets
+    /// [`StoreError::InUse`]. Nothing to do in memory or on PostgreSQL, which processes share.
+    pub fn own(&self) -> Result<()> {
         match &self.backend {
-            Backend::Sqlite(s) => {
-                s.write(move |c| {
-                    c.prepare_cached(sql)?.execute([])?;
-                    Ok(())
-                })
-                .await
-            }
-            Backend::Postgres(p) => {
-                sqlx::query(sql).execute(p).await?;
-                Ok(())
-            }
+            Backend::Sqlite(s) => s.own(),
+            Backend::Postgres(_) => Ok(()),
         }
     }
 
@@ -896,29 +892,37 @@ impl Store {
     }
 
     /// Claims up to `limit` jobs due at `now` (the domain clock) for `lease` of real time.
-    /// A job whose lease is void (its worker died) is claimable again, looked for at most
-    /// every [`STALE_CHECK_EVERY_MS`]. Of jobs sharing an ordering key only the oldest is
-    /// claimable.
+    /// A job whose lease is void (it ran out, or its worker died) is claimable again; on
+    /// PostgreSQL, where leases are rows shared by processes, those are looked for at most
+    /// every [`STALE_CHECK_EVERY_MS`]. On SQLite leases live in this process's memory (one
+    /// process owns the file, see `sqlite::Leases`), so a claim writes nothing. Of jobs
+    /// sharing an ordering key only the oldest is claimable. A claimed job's `attempts` is
+    /// the attempt it is.
     pub async fn claim_jobs(&self, now: DateTime<Utc>, worker: &str, lease: Duration, limit: i64) -> Result<Vec<Job>> {
         use std::sync::atomic::Ordering;
         let real_now = to_ms(Utc::now());
         let lease_until = real_now + lease.as_millis() as i64;
         let due = to_ms(now);
-        let mut out = self.claim(false, due, limit, lease_until, worker, real_now).await?;
+        let p = match &self.backend {
+            Backend::Sqlite(s) => return s.claim(due, limit, lease_until, real_now).await,
+            Backend::Postgres(p) => p,
+        };
+        let claim = |stale, limit| Self::claim_postgres(p, stale, due, limit, lease_until, worker, real_now);
+        let mut out = claim(false, limit).await?;
         let last = self.last_stale_claim.load(Ordering::Relaxed);
         if (out.len() as i64) < limit
             && real_now - last >= self.stale_check_every_ms
             && self.last_stale_claim.compare_exchange(last, real_now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
-            let more = self.claim(true, due, limit - out.len() as i64, lease_until, worker, real_now).await?;
+            let more = claim(true, limit - out.len() as i64).await?;
             out.extend(more);
         }
         out.sort_by_key(|j| (j.due_at, j.seq));
         Ok(out)
     }
 
-    async fn claim(
-        &self,
+    async fn claim_postgres(
+        p: &PgPool,
         stale: bool,
         due: i64,
         limit: i64,
@@ -927,34 +931,16 @@ impl Store {
         real_now: i64,
     ) -> Result<Vec<Job>> {
         let sql = if stale { claim_stale_sql() } else { claim_free_sql() };
-        match &self.backend {
-            Backend::Sqlite(s) => {
-                // SQLite has one writer at a time, so the UPDATE is the claim.
-                let sql = sql.replace("{lock}", "").replace('$', "?");
-                let worker = worker.to_owned();
-                s.write(move |c| {
-                    if stale {
-                        sqlite::query_all(c, &sql, (due, limit, lease_until, worker, real_now), sqlite::job_from_row)
-                    } else {
-                        sqlite::query_all(c, &sql, (due, limit, lease_until, worker), sqlite::job_from_row)
-                    }
-                })
-                .await
-            }
-            Backend::Postgres(p) => {
-                let sql = sql.replace("{lock}", "FOR UPDATE SKIP LOCKED");
-                let mut q = sqlx::query(&sql).bind(due).bind(limit).bind(lease_until).bind(worker);
-                if stale {
-                    q = q.bind(real_now);
-                }
-                let rows = q.fetch_all(p).await?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    out.push(job_from_row!(r));
-                }
-                Ok(out)
-            }
+        let mut q = sqlx::query(&sql).bind(due).bind(limit).bind(lease_until).bind(worker);
+        if stale {
+            q = q.bind(real_now);
         }
+        let rows = q.fetch_all(p).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(job_from_row!(r));
+        }
+        Ok(out)
     }
 
     /// Records that process `instance` is alive; its job leases hold while it beats.
@@ -1002,14 +988,7 @@ impl Store {
     pub async fn retry_job(&self, seq: i64, due_at: DateTime<Utc>, error: &str) -> Result<()> {
         let sql = "UPDATE jobs SET due_at = $1, lease_until = NULL, lease_owner = NULL, last_error = $2 WHERE seq = $3";
         match &self.backend {
-            Backend::Sqlite(s) => {
-                let error = error.to_owned();
-                s.write(move |c| {
-                    c.prepare_cached(&sql.replace('$', "?"))?.execute((to_ms(due_at), error, seq))?;
-                    Ok(())
-                })
-                .await
-            }
+            Backend::Sqlite(s) => s.retry_job(seq, to_ms(due_at), error.to_owned()).await,
             Backend::Postgres(p) => {
                 sqlx::query(sql).bind(to_ms(due_at)).bind(error).bind(seq).execute(p).await?;
                 Ok(())
@@ -1022,10 +1001,7 @@ impl Store {
         let sql = "SELECT MIN(due_at) AS due FROM jobs WHERE lease_until IS NULL OR lease_until < $1";
         let real_now = to_ms(Utc::now());
         let due: Option<i64> = match &self.backend {
-            Backend::Sqlite(s) => {
-                s.read(move |c| Ok(c.prepare_cached(&sql.replace('$', "?"))?.query_row([real_now], |r| r.get(0))?))
-                    .await?
-            }
+            Backend::Sqlite(s) => s.next_due(real_now).await?,
             Backend::Postgres(p) => sqlx::query(sql).bind(real_now).fetch_one(p).await?.try_get("due")?,
         };
         Ok(due.map(from_ms))
@@ -1268,10 +1244,14 @@ mod tests {
         let later = s.claim_jobs(now + chrono::Duration::seconds(10), "w1", lease, 10).await.unwrap();
         assert_eq!(later.len(), 2);
         assert_eq!(later[0].attempts, 2);
-        // A lease whose owner stops beating is void at once.
-        s.forget_instance("w1").await.unwrap();
-        let retaken = s.claim_jobs(now + chrono::Duration::seconds(10), "w2", lease, 10).await.unwrap();
-        assert_eq!(retaken.len(), 2);
+        assert!(s.claim_jobs(now + chrono::Duration::seconds(10), "w2", lease, 10).await.unwrap().is_empty());
+        // A lease that ran out is void: its job is claimed again, as the same attempt.
+        s.apply_with_jobs_done(&ChangeSet::new(), &[later[0].seq, later[1].seq]).await.unwrap();
+        s.apply(&ChangeSet::new().job(job("d", None, now))).await.unwrap();
+        let d = s.claim_jobs(now, "w1", Duration::from_millis(1), 10).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let retaken = s.claim_jobs(now, "w2", lease, 10).await.unwrap();
+        assert_eq!((retaken[0].seq, retaken[0].attempts), (d[0].seq, 1));
     }
 
     #[tokio::test]

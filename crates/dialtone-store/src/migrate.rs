@@ -74,6 +74,16 @@ INSERT INTO counters (key, value)
 CREATE INDEX jobs_free ON jobs (due_at, seq) WHERE lease_until IS NULL;
 "#,
     ),
+    (
+        5,
+        // Leases live in the memory of the one process that owns the file, never in a row:
+        // every job is free to claim, and `jobs_due` (whose entries end with the rowid,
+        // `seq`) gives the claim's order. The partial index was one more entry to write for
+        // every job added, replaced or removed.
+        r#"
+DROP INDEX jobs_free;
+"#,
+    ),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[

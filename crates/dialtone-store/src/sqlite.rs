@@ -130,7 +130,67 @@ pub(crate) struct Sqlite {
     /// Tells this store's point-read connections apart from other stores' on a thread.
     id: u64,
     cache: Arc<Mutex<DocCache>>,
+    leases: Arc<Leases>,
+    /// The lock file held while this process owns the file (`Sqlite::own`).
+    owner: Mutex<Option<std::fs::File>>,
+    /// One claim at a time: a claim reads the jobs no one holds, then holds them.
+    claiming: tokio::sync::Mutex<()>,
 }
+
+/// The jobs this process's workers hold, by `seq`, with the real time (ms) each lease runs
+/// out. A SQLite file belongs to one process, so leases are not written to it: a claim is a
+/// read, on a reader thread and not the one writer, and a process that was killed left no
+/// lease behind. Every row of `jobs` is a job no other process holds.
+///
+/// A lease ends when the commit that finishes its job (done, replaced, put back to retry)
+/// has landed, in the writer, before anyone hears of it; or when it runs out.
+#[derive(Debug, Default)]
+pub(crate) struct Leases {
+    held: Mutex<HashMap<i64, i64>>,
+}
+
+impl Leases {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The jobs held at `real_now`, as a JSON array (bound for `json_each`).
+    fn held_json(&self, real_now: i64) -> String {
+        let held = self.lock();
+        let mut out = String::with_capacity(2 + held.len() * 8);
+        out.push('[');
+        for (seq, _) in held.iter().filter(|(_, until)| **until >= real_now) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&seq.to_string());
+        }
+        out.push(']');
+        out
+    }
+
+    fn release(&self, seqs: impl IntoIterator<Item = i64>) {
+        let mut held = self.lock();
+        for seq in seqs {
+            held.remove(&seq);
+        }
+    }
+}
+
+/// The jobs due at `?1` that no one holds (`?3`, a JSON array of seqs), first due first, at
+/// most `?2`; of jobs sharing an ordering key only the oldest (see [`crate::FIRST_OF_KEY`]).
+/// The order is the index `jobs_due`'s, whose entries end with the rowid, `seq`.
+const CLAIM: &str = "SELECT seq, id, kind, payload, due_at, attempts + 1 FROM jobs j \
+                     WHERE j.due_at <= ?1 AND j.seq NOT IN (SELECT value FROM json_each(?3)) AND {first} \
+                     ORDER BY j.due_at, j.seq LIMIT ?2";
+/// The earliest due time of a job no one holds (`?1`).
+const NEXT_DUE: &str =
+    "SELECT due_at FROM jobs WHERE seq NOT IN (SELECT value FROM json_each(?1)) ORDER BY due_at LIMIT 1";
+/// A failed job put back to run at `?1`, its attempt counted.
+const RETRY_JOB: &str = "UPDATE jobs SET due_at = ?1, attempts = attempts + 1, last_error = ?2 WHERE seq = ?3";
+/// The jobs with an id in `[?1, ?2)` (see [`crate::id_range`]) that no one holds (`?3`).
+const CANCEL_JOBS: &str =
+    "DELETE FROM jobs WHERE id >= ?1 AND id < ?2 AND seq NOT IN (SELECT value FROM json_each(?3))";
 
 /// Documents read by `(kind, id)`, and what reads by `(kind, unique key)` found (a
 /// document, or that there is none: a sender's number, an opt-out that does not exist), at
@@ -351,6 +411,7 @@ impl Sqlite {
         };
         let (writer_tx, writer_rx) = mpsc::channel::<WriteMsg>();
         let cache = Arc::new(Mutex::new(DocCache::default()));
+        let leases = Arc::new(Leases::default());
         let checkpointer = match path {
             None => None,
             Some(p) => {
@@ -370,8 +431,8 @@ impl Sqlite {
         std::thread::Builder::new()
             .name("sqlite-write".into())
             .spawn({
-                let cache = cache.clone();
-                move || write_loop(writer, writer_rx, cache)
+                let (cache, leases) = (cache.clone(), leases.clone());
+                move || write_loop(writer, writer_rx, cache, leases)
             })
             .map_err(|e| StoreError::BadUrl(format!("cannot start a thread: {e}")))?;
         Ok(Sqlite {
@@ -382,6 +443,9 @@ impl Sqlite {
             path: path.map(str::to_owned),
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             cache,
+            leases,
+            owner: Mutex::new(None),
+            claiming: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -479,6 +543,65 @@ impl Sqlite {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).fill(doc, epoch);
     }
 
+    /// Takes the lock file beside the database (`PATH-lock`), held until [`Sqlite::close`]
+    /// or the process ends (the system lets go of it then, even after a kill).
+    pub(crate) fn own(&self) -> Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let mut owner = self.owner.lock().unwrap_or_else(|e| e.into_inner());
+        if owner.is_some() {
+            return Ok(());
+        }
+        let lock_path = format!("{path}-lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::BadUrl(format!("cannot open {lock_path}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => {
+                *owner = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(path.clone())),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::BadUrl(format!("cannot lock {lock_path}: {e}"))),
+        }
+    }
+
+    /// Claims up to `limit` jobs due at `due` (ms of the domain clock) until `lease_until`
+    /// (ms of real time); each answered with the attempt it is (`attempts` counts the failed
+    /// ones).
+    pub(crate) async fn claim(&self, due: i64, limit: i64, lease_until: i64, real_now: i64) -> Result<Vec<Job>> {
+        let _one_at_a_time = self.claiming.lock().await;
+        // Taken before the read begins: a job released after this was finished by a commit
+        // the read may not see yet, so it stays out of this claim.
+        let held = self.leases.held_json(real_now);
+        let sql = CLAIM.replace("{first}", crate::FIRST_OF_KEY);
+        let jobs = self.read(move |c| query_all(c, &sql, params![due, limit, held], job_from_row)).await?;
+        let mut leases = self.leases.lock();
+        for j in &jobs {
+            leases.insert(j.seq, lease_until);
+        }
+        Ok(jobs)
+    }
+
+    /// The earliest due time of a job no one holds.
+    pub(crate) async fn next_due(&self, real_now: i64) -> Result<Option<i64>> {
+        let held = self.leases.held_json(real_now);
+        self.read(move |c| query_opt(c, NEXT_DUE, [held], |r| r.get(0))).await
+    }
+
+    /// Puts a claimed job back to run again at `due_at`, and ends its lease.
+    pub(crate) async fn retry_job(&self, seq: i64, due_at: i64, error: String) -> Result<()> {
+        let leases = self.leases.clone();
+        self.write(move |c| {
+            c.prepare_cached(RETRY_JOB)?.execute(params![due_at, error, seq])?;
+            leases.release([seq]);
+            Ok(())
+        })
+        .await
+    }
+
     /// Applies a change set in a transaction of its own or one shared with others queued.
     pub(crate) async fn apply(&self, changes: Prepared) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
@@ -518,6 +641,7 @@ impl Sqlite {
         if self.writer.send(WriteMsg::Stop(tx)).is_ok() {
             let _ = rx.await;
         }
+        self.owner.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
@@ -637,7 +761,7 @@ fn checkpoint(c: &Connection) -> Option<Checkpoint> {
     }
 }
 
-fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mutex<DocCache>>) {
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mutex<DocCache>>, leases: Arc<Leases>) {
     let mut next: Option<WriteMsg> = None;
     loop {
         let msg = match next.take() {
@@ -668,11 +792,11 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mut
                 }
                 let group: Vec<Apply> = group.into_iter().map(|a| *a).collect();
                 let changes: Vec<&Prepared> = group.iter().map(|a| &a.changes).collect();
-                let results = catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, &changes)));
+                let results = catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, &changes, &leases)));
                 // Before anyone hears of the commit (committed or not: forgetting is harmless).
                 cache.lock().unwrap_or_else(|e| e.into_inner()).forget(&changes);
                 drop(changes);
-                let results = match results {
+                let results: Vec<Result<()>> = match results {
                     Ok(r) => r,
                     Err(_) => {
                         if !conn.is_autocommit() {
@@ -681,6 +805,11 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<WriteMsg>, cache: Arc<Mut
                         group.iter().map(|_| Err(crashed())).collect()
                     }
                 };
+                // The jobs the committed change sets finished are free to be claimed again
+                // (replaced ones: by their successor).
+                leases.release(group.iter().zip(&results).filter(|(_, r)| r.is_ok()).flat_map(|(a, _)| {
+                    a.changes.done_job_seqs.iter().copied().chain(a.changes.replacing.iter().map(|(seq, _)| *seq))
+                }));
                 for (a, r) in group.into_iter().zip(results) {
                     let _ = a.reply.send((r, a.changes));
                 }
@@ -703,13 +832,13 @@ fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// error. A savepoint journals every page its change set touches (in memory, as
 /// `temp_store` is `MEMORY`); with a savepoint per change set the writer spent more time on
 /// that journal than on the WAL.
-fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
+fn commit_group(c: &mut Connection, group: &[&Prepared], leases: &Leases) -> Vec<Result<()>> {
     if let Err(e) = exec(c, "BEGIN IMMEDIATE") {
         return fail_all(group.len(), &e);
     }
     let mut failed = None;
     for p in group {
-        if let Err(e) = apply_changes(c, p) {
+        if let Err(e) = apply_changes(c, p, leases) {
             failed = Some(e);
             break;
         }
@@ -724,7 +853,7 @@ fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
             if let Err(e) = exec(c, "BEGIN IMMEDIATE") {
                 return fail_all(group.len(), &e);
             }
-            match apply_each_in_a_savepoint(c, group) {
+            match apply_each_in_a_savepoint(c, group, leases) {
                 Ok(results) => results,
                 Err(e) => return fail_all(group.len(), &e),
             }
@@ -742,10 +871,14 @@ fn commit_group(c: &mut Connection, group: &[&Prepared]) -> Vec<Result<()>> {
 /// Applies each change set in a savepoint of its own, inside the caller's transaction. An
 /// error of the savepoints themselves leaves the transaction in an unknown state: it is
 /// rolled back, and the error answered.
-fn apply_each_in_a_savepoint(c: &Connection, group: &[&Prepared]) -> rusqlite::Result<Vec<Result<()>>> {
+fn apply_each_in_a_savepoint(
+    c: &Connection,
+    group: &[&Prepared],
+    leases: &Leases,
+) -> rusqlite::Result<Vec<Result<()>>> {
     let mut results = Vec::with_capacity(group.len());
     for p in group {
-        let step = exec(c, "SAVEPOINT cs").map(|()| apply_changes(c, p)).and_then(|r| {
+        let step = exec(c, "SAVEPOINT cs").map(|()| apply_changes(c, p, leases)).and_then(|r| {
             let undo = if r.is_err() { exec(c, "ROLLBACK TO cs") } else { Ok(()) };
             undo.and(exec(c, "RELEASE cs")).map(|()| r)
         });
@@ -789,7 +922,7 @@ const UPSERT_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 /// The statements of one change set, inside a transaction the caller owns.
-fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
+fn apply_changes(c: &Connection, p: &Prepared, leases: &Leases) -> Result<()> {
     let now = p.now;
     for d in &p.inserts {
         c.prepare_cached(INSERT_DOC)?
@@ -819,7 +952,7 @@ fn apply_changes(c: &Connection, p: &Prepared) -> Result<()> {
         c.prepare_cached("DELETE FROM docs WHERE kind = ?1 AND id = ?2")?.execute(params![kind, id])?;
     }
     for (from, to) in &p.cancelled_jobs {
-        c.prepare_cached(&crate::CANCEL_JOBS.replace('$', "?"))?.execute(params![from, to])?;
+        c.prepare_cached(CANCEL_JOBS)?.execute(params![from, to, leases.held_json(i64::MIN)])?;
     }
     for (id, kind, payload, due_at, ordering_key) in &p.jobs {
         c.prepare_cached(INSERT_JOB)?
@@ -991,6 +1124,23 @@ mod tests {
         (store, dir)
     }
 
+    /// One process at a time owns a file; the next may once the first has closed it.
+    #[tokio::test]
+    async fn a_file_is_owned_by_one_store_at_a_time() {
+        let (a, dir) = file_store().await;
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let b = crate::Store::connect(&url).await.unwrap();
+        a.own().unwrap();
+        a.own().unwrap();
+        let refused = b.own().unwrap_err();
+        assert!(matches!(refused, StoreError::InUse(_)));
+        assert!(refused.to_string().contains("is in use by another `dialtone serve`"), "{refused}");
+        a.close().await;
+        b.own().unwrap();
+        b.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// Through the store: a document read (and cached) then updated or deleted reads back
     /// as written.
     #[tokio::test]
@@ -1068,9 +1218,9 @@ mod tests {
     fn binding_a_limit_does_not_prepare_the_statement_again() {
         let mut c = open(None).unwrap();
         crate::migrate::sqlite(&mut c).unwrap();
-        let claim = crate::claim_free_sql().replace("{lock}", "").replace('$', "?");
-        for limit in [64_i64, 3, 64, 17] {
-            let _ = query_all(&c, &claim, (1_i64, limit, 2_i64, "w"), job_from_row).unwrap();
+        let claim = CLAIM.replace("{first}", crate::FIRST_OF_KEY);
+        for (limit, held) in [(64_i64, "[]"), (3, "[1,2]"), (64, "[]"), (17, "[5]")] {
+            let _ = query_all(&c, &claim, params![1_i64, limit, held], job_from_row).unwrap();
         }
         let st = c.prepare_cached(&claim).unwrap();
         assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "the claim was prepared again");
@@ -1090,7 +1240,8 @@ mod tests {
     fn a_failing_change_set_in_a_group_fails_alone() {
         let mut c = open(None).unwrap();
         crate::migrate::sqlite(&mut c).unwrap();
-        let ok = commit_group(&mut c, &[&inserts(vec![row("t", "1")]), &inserts(vec![row("t", "2")])]);
+        let ok =
+            commit_group(&mut c, &[&inserts(vec![row("t", "1")]), &inserts(vec![row("t", "2")])], &Leases::default());
         assert!(ok.iter().all(Result::is_ok), "{ok:?}");
         assert_eq!(ids(&c), ["1", "2"]);
 
@@ -1098,7 +1249,7 @@ mod tests {
         let dup = inserts(vec![row("t", "4"), row("t", "1")]);
         let stale = changes(vec![DocRow { version: 7, ..row("t", "2") }], vec![]);
         let group = [&inserts(vec![row("t", "3")]), &dup, &stale, &inserts(vec![row("t", "5"), row("t", "6")])];
-        let results = commit_group(&mut c, &group);
+        let results = commit_group(&mut c, &group, &Leases::default());
         assert!(results[0].is_ok() && results[3].is_ok(), "{results:?}");
         assert!(matches!(results[1], Err(StoreError::Duplicate)), "{results:?}");
         assert!(matches!(results[2], Err(StoreError::Conflict)), "{results:?}");
@@ -1106,7 +1257,7 @@ mod tests {
         assert!(c.is_autocommit(), "the transaction was left open");
 
         // A change set failing alone leaves nothing behind either.
-        let r = commit_group(&mut c, &[&inserts(vec![row("t", "7"), row("t", "2")])]);
+        let r = commit_group(&mut c, &[&inserts(vec![row("t", "7"), row("t", "2")])], &Leases::default());
         assert!(matches!(r[..], [Err(StoreError::Duplicate)]), "{r:?}");
         assert_eq!(ids(&c), ["1", "2", "3", "5", "6"]);
     }

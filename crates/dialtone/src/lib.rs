@@ -51,6 +51,11 @@ pub struct Running {
 /// `listener` until `shutdown` is cancelled. In-flight requests finish before it returns.
 pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let store = Store::connect(&config.database).await?;
+    // One process serves a SQLite file: its job leases and its document cache are in memory.
+    if let Err(e) = store.own() {
+        store.close().await;
+        return Err(e.into());
+    }
     let clock = if config.manual_clock { Clock::manual(chrono::Utc::now()) } else { Clock::Real };
     let engine = Engine::new(store.clone(), clock);
     let info = bootstrap::bootstrap(
@@ -63,10 +68,6 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-    if store.kind() == dialtone_store::BackendKind::Sqlite {
-        // One process owns a SQLite file: leases left by a killed predecessor are void.
-        store.release_leases().await?;
-    }
     let webhooks = dialtone_webhooks::Worker::new();
     let scheduler = webhooks.register(Builder::standard()).build(engine.clone());
     // Job leases hold while this process beats; a killed process's jobs are retaken by

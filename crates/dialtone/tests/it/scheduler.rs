@@ -241,8 +241,9 @@ async fn claimed_jobs_are_replaced_by_the_jobs_that_follow_them() {
 }
 
 /// Two `dialtone serve` processes on one database: both serve the same accounts, and each
-/// due job runs exactly once between them. Only meaningful on PostgreSQL (SQLite is one
-/// process's file), so on SQLite the test runs the processes one after the other.
+/// due job runs exactly once between them. Only meaningful on PostgreSQL: a SQLite file is
+/// one process's, so on SQLite a second server is refused while the first runs, and the
+/// test runs them one after the other.
 #[tokio::test]
 async fn two_processes_share_accounts_and_run_each_job_once() {
     let db = fresh_database().await;
@@ -260,6 +261,14 @@ async fn two_processes_share_accounts_and_run_each_job_once() {
     let b = if on_postgres {
         Process::spawn(&db, &["--workers", "2"]).await
     } else {
+        // A second server on the same SQLite file refuses to start, and says why.
+        let second = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--api-key", crate::harness::ROOT_KEY])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert!(!second.status.success(), "a second server started: {stderr}");
+        assert!(stderr.contains("is in use by another `dialtone serve`"), "{stderr}");
         a.terminate();
         Process::spawn(&db, &["--workers", "2"]).await
     };
