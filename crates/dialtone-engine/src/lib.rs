@@ -26,9 +26,15 @@ use tokio::sync::Notify;
 
 pub use dialtone_domain::error::Result;
 
-/// Shared handle to everything a service needs. Cheap to clone.
+/// Shared handle to everything a service needs. Cheap to clone: one reference count (the
+/// scheduler clones it for every job; as a struct of handles and the instance's id, the
+/// clones and their drops took 4 % of the jobs' CPU under the messaging benchmark).
 #[derive(Clone, Debug)]
-pub struct Engine {
+pub struct Engine(Arc<Shared>);
+
+/// What an [`Engine`] shares; its fields read through the engine (`engine.store`).
+#[derive(Debug)]
+pub struct Shared {
     pub store: Store,
     pub clock: Clock,
     /// Identifies this process among several on one database (jobs record who ran them).
@@ -40,17 +46,24 @@ pub struct Engine {
     pub streams: Arc<calls::StreamHub>,
 }
 
+impl std::ops::Deref for Engine {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl Engine {
     pub fn new(store: Store, clock: Clock) -> Engine {
         let cache = store.kind() == dialtone_store::BackendKind::Sqlite;
-        Engine {
+        Engine(Arc::new(Shared {
             store,
             clock,
             instance: uuid::Uuid::new_v4().to_string(),
             wake: Arc::new(Notify::new()),
             auth_cache: Arc::new(AuthCache::new(cache)),
             streams: Arc::new(calls::StreamHub::default()),
-        }
+        }))
     }
 
     /// Wakes the scheduler (the manual clock moved, say).
