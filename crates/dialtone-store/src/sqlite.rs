@@ -1330,14 +1330,29 @@ mod tests {
         assert_eq!(mode, 2, "temp_store should be MEMORY");
     }
 
+    /// A backend on a fresh file in a directory of its own (removed by the caller): the
+    /// backend, the directory and the file's path.
+    fn fresh_file() -> (Sqlite, std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("dialtone-wal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db").to_string_lossy().into_owned();
+        (Sqlite::open(Some(&path)).unwrap(), dir, path)
+    }
+
+    async fn put_setting(db: &Sqlite, key: String, value: String) {
+        db.write(move |c| {
+            c.execute("INSERT INTO settings (key, value) VALUES (?1, ?2)", params![key, value])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
     /// Under commits that never stop, the checkpoint thread catches up and the writer starts
     /// the WAL over about every [`WAL_RESTART_EVERY`], and nothing written is lost.
     #[tokio::test]
     async fn the_wal_starts_over_under_a_stream_of_commits() {
-        let dir = std::env::temp_dir().join(format!("dialtone-wal-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.db").to_string_lossy().into_owned();
-        let db = Sqlite::open(Some(&path)).unwrap();
+        let (db, dir, _) = fresh_file();
         let value = "y".repeat(6_000);
         let mut n = 0_i64;
         // The WAL's frames as a reader sees them, and how often they went down.
@@ -1351,13 +1366,7 @@ mod tests {
                 restarts += usize::from(frames < last_frames);
                 last_frames = frames;
             }
-            let data = value.clone();
-            db.write(move |c| {
-                c.execute("INSERT INTO settings (key, value) VALUES (?1, ?2)", params![format!("s{n}"), data])?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+            put_setting(&db, format!("s{n}"), value.clone()).await;
             n += 1;
         }
         assert!(restarts >= 2, "the WAL started over {restarts} times in 3.5 s");
@@ -1372,19 +1381,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_database_gives_back_its_wal_file() {
-        let dir = std::env::temp_dir().join(format!("dialtone-wal-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.db").to_string_lossy().into_owned();
-        let db = Sqlite::open(Some(&path)).unwrap();
+        let (db, dir, path) = fresh_file();
         let big = "x".repeat(20_000);
         for i in 0..150 {
-            let data = big.clone();
-            db.write(move |c| {
-                c.execute("INSERT INTO settings (key, value) VALUES (?1, ?2)", params![format!("k{i}"), data])?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+            put_setting(&db, format!("k{i}"), big.clone()).await;
         }
         let wal = format!("{path}-wal");
         let grown = std::fs::metadata(&wal).unwrap().len();
