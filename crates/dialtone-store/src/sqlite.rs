@@ -17,8 +17,9 @@
 //!   instead of a read transaction and a JSON parse. The writer drops the documents a commit
 //!   updates or deletes before it answers, so a read never sees an older version than the
 //!   last acknowledged write. It relies on this process being the only one that updates or
-//!   deletes documents in the file (as the scheduler's leases already do; `dialtone users
-//!   add` only inserts).
+//!   deletes documents in the file, as the jobs' leases held in memory do (`Leases`). A
+//!   server makes sure of it with a lock file (`Sqlite::own`); `dialtone users add`, which
+//!   only inserts, runs beside it.
 //!
 //! An in-memory database exists once per connection, so `sqlite::memory:` has the writer's
 //! connection only and runs reads there too. Statements are prepared once per connection
