@@ -197,6 +197,31 @@ async fn jobs_are_cancelled_by_id_prefix_unless_claimed() {
     assert_eq!(store.jobs_with_prefix("t:").await.unwrap().len(), 4);
 }
 
+/// A job held by a process that stopped: on PostgreSQL, whose leases are rows shared by
+/// processes, another takes it as soon as the holder's heartbeat is gone; on SQLite, whose
+/// one server holds leases in memory, it stays held until its lease runs out.
+#[tokio::test]
+async fn a_job_held_by_a_stopped_process_is_taken_again_on_postgres() {
+    let s = Server::start().await;
+    let store = s.engine.store.clone().check_stale_leases_always();
+    let on_postgres = store.kind() == dialtone_store::BackendKind::Postgres;
+    let soon = s.engine.clock.now() + chrono::Duration::seconds(30);
+    store.apply(&dialtone_store::ChangeSet::new().job(job_due("h:1", "test.noop", soon))).await.unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    store.heartbeat("gone").await.unwrap();
+    let held = store.claim_jobs(soon, "gone", lease, 10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    store.heartbeat("other").await.unwrap();
+    assert!(store.claim_jobs(soon, "other", lease, 10).await.unwrap().is_empty(), "held while its holder beats");
+    store.forget_instance("gone").await.unwrap();
+    let retaken = store.claim_jobs(soon, "other", lease, 10).await.unwrap();
+    if on_postgres {
+        assert_eq!(retaken.iter().map(|j| (j.seq, j.attempts)).collect::<Vec<_>>(), [(held[0].seq, 2)]);
+    } else {
+        assert!(retaken.is_empty(), "a SQLite lease holds until it runs out");
+    }
+}
+
 /// Claimed jobs replaced by the jobs that follow them (a message's next carrier step),
 /// several in one change set (a batch): the old ones are gone, the new ones wait for their
 /// time, unclaimed. A replaced job that is gone fails the whole change set, which then
