@@ -62,6 +62,58 @@ fn step_job(message_id: &str, n: u32, due: DateTime<Utc>) -> NewJob {
     }
 }
 
+/// The job, in place of a step's, that emits the webhook of the step the message took at
+/// `at`, then gives way to step `n` due at `next` (`None`: the message is final). The step
+/// of a scheduled message at its `send_at` hands its webhook on to this job: the send
+/// commits only the message and this job, so a burst of scheduled messages due at once is
+/// all sent before their webhooks' records and first attempts are written (which were
+/// about half of each send's work), and the webhooks follow in emission order.
+fn webhook_job(message_id: &str, n: u32, event_type: &str, at: DateTime<Utc>, next: Option<DateTime<Utc>>) -> NewJob {
+    NewJob {
+        id: format!("msg:{message_id}:{n}:{event_type}"),
+        kind: messaging::STEP_JOB.into(),
+        payload: json!({
+            "message_id": message_id,
+            "step": n,
+            "webhook": event_type,
+            "at": at,
+            "next_at": next,
+        }),
+        due_at: at,
+        ordering_key: None,
+    }
+}
+
+/// What a [`messaging::STEP_JOB`] asks for: step `n` of a message, or first the webhook a
+/// step before it handed on ([`webhook_job`]).
+struct StepOf {
+    message_id: String,
+    n: u32,
+    webhook: Option<Handed>,
+}
+
+/// A webhook handed on by a step: its event type, when the step was taken, and when the
+/// next step is due.
+struct Handed {
+    event_type: String,
+    at: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+}
+
+fn step_of(job: &Job) -> StepOf {
+    let p = &job.payload;
+    let time = |k: &str| serde_json::from_value::<DateTime<Utc>>(p[k].clone()).ok();
+    StepOf {
+        message_id: p["message_id"].as_str().unwrap_or_default().to_owned(),
+        n: p["step"].as_u64().unwrap_or(1) as u32,
+        webhook: p["webhook"].as_str().map(|t| Handed {
+            event_type: t.to_owned(),
+            at: time("at").unwrap_or(job.due_at),
+            next: time("next_at"),
+        }),
+    }
+}
+
 /// Where a message's webhooks go: the message's own URLs first, then the profile's.
 fn routing(msg: &Message, profile: Option<&MessagingProfile>) -> Routing {
     let profile_url = profile.filter(|_| msg.use_profile_webhooks).and_then(|p| p.webhook_url.clone());
@@ -531,80 +583,95 @@ impl Engine {
     }
 }
 
-/// The message and the step number a [`messaging::STEP_JOB`] names.
-fn step_of(job: &Job) -> (String, u32) {
-    let id = job.payload["message_id"].as_str().unwrap_or_default().to_owned();
-    (id, job.payload["step"].as_u64().unwrap_or(1) as u32)
-}
-
 /// The messaging profiles a handler has read, by id (a batch of steps reads each once).
 type Profiles = std::collections::HashMap<(String, String), Option<MessagingProfile>>;
 
 /// The scheduler's handler for [`messaging::STEP_JOB`]: one carrier step of a message,
 /// with its webhook and the next step's job in the same commit.
 pub async fn step(engine: Engine, job: Job) -> HandlerResult {
-    let (id, n) = step_of(&job);
-    let Some((doc, msg)) = engine.store.get_as::<Message>(messaging::KIND, &id).await.map_err(|e| e.to_string())?
+    let step = step_of(&job);
+    let Some((doc, msg)) =
+        engine.store.get_as::<Message>(messaging::KIND, &step.message_id).await.map_err(|e| e.to_string())?
     else {
         return Ok(ChangeSet::new());
     };
-    step_changes(&engine, ChangeSet::new(), doc, msg, n, job.seq, &mut Profiles::new()).await
+    step_changes(&engine, ChangeSet::new(), doc, msg, step, job.seq, &mut Profiles::new()).await
 }
 
 /// The batch handler for [`messaging::STEP_JOB`]: the steps of many messages (a burst of
 /// scheduled messages due at once), their documents read in one read, their changes in
 /// one change set. Each message's changes are those [`step`] makes.
 pub async fn step_batch(engine: Engine, jobs: Vec<Job>) -> HandlerResult {
-    let steps: Vec<(String, u32)> = jobs.iter().map(step_of).collect();
-    let ids: Vec<String> = steps.iter().map(|(id, _)| id.clone()).collect();
+    let steps: Vec<StepOf> = jobs.iter().map(step_of).collect();
+    let ids: Vec<String> = steps.iter().map(|s| s.message_id.clone()).collect();
     let found = engine.store.get_many_as::<Message>(messaging::KIND, &ids).await.map_err(|e| e.to_string())?;
     let mut profiles = Profiles::new();
     let mut cs = ChangeSet::new();
-    for (((_, n), found), job) in steps.into_iter().zip(found).zip(&jobs) {
+    for ((step, found), job) in steps.into_iter().zip(found).zip(&jobs) {
         if let Some((doc, msg)) = found {
-            cs = step_changes(&engine, cs, doc, msg, n, job.seq, &mut profiles).await?;
+            cs = step_changes(&engine, cs, doc, msg, step, job.seq, &mut profiles).await?;
         }
     }
     Ok(cs)
 }
 
-/// Adds step `n` of a message to `cs`: its new state, its webhook, the next step's job in
-/// place of this step's (`seq`) when there is one, and, once delivered to a number on this
-/// server, the inbound message there.
+/// The messaging profile of a message, read once per handler.
+async fn profile_of<'p>(engine: &Engine, msg: &Message, profiles: &'p mut Profiles) -> Option<&'p MessagingProfile> {
+    let pid = msg.messaging_profile_id.as_ref()?;
+    let key = (msg.account_id.clone(), pid.clone());
+    if !profiles.contains_key(&key) {
+        let p = engine.messaging_profile(&msg.account_id, pid).await.ok();
+        profiles.insert(key.clone(), p);
+    }
+    profiles[&key].as_ref()
+}
+
+/// Adds what a step job asks to `cs`. For step `n`: the message's new state, its webhook,
+/// the next step's job in place of this one (`seq`) when there is one, and, once delivered
+/// to a number on this server, the inbound message there. A scheduled message's first step
+/// hands its webhook on to a [`webhook_job`] instead; that job adds the webhook, as of the
+/// step's time, and the next step's job.
 async fn step_changes(
     engine: &Engine,
     mut cs: ChangeSet,
     mut doc: Doc,
     mut msg: Message,
-    n: u32,
+    step: StepOf,
     seq: i64,
     profiles: &mut Profiles,
 ) -> HandlerResult {
+    let now = engine.clock.now();
+    if let Some(handed) = step.webhook {
+        // Nothing changes the message between the step and this job (only a scheduled
+        // message can be cancelled), so its payload is the one the step left.
+        if let Some(dest) = routing(&msg, profile_of(engine, &msg, profiles).await).destination(&handed.event_type) {
+            let event = event(&handed.event_type, msg.payload(), handed.at);
+            cs = emit(cs, &msg.account_id, event, dest, Some(&msg.id), now).0;
+        }
+        if let Some(due) = handed.next {
+            cs = cs.replace_job(seq, step_job(&msg.id, step.n, due));
+        }
+        return Ok(cs);
+    }
     if msg.status.is_final() {
         return Ok(cs);
     }
-    let now = engine.clock.now();
+    let n = step.n;
+    let scheduled = msg.status == Status::Scheduled;
     let (event_type, next) = msg.step(now);
+    let next = next.map(|after| now + after);
     doc.set(&msg);
     cs = cs.update(doc);
-    if let Some(event_type) = event_type {
-        let profile = match &msg.messaging_profile_id {
-            Some(pid) => {
-                let key = (msg.account_id.clone(), pid.clone());
-                if !profiles.contains_key(&key) {
-                    let p = engine.messaging_profile(&msg.account_id, pid).await.ok();
-                    profiles.insert(key.clone(), p);
-                }
-                profiles[&key].as_ref()
-            }
-            None => None,
-        };
-        if let Some(dest) = routing(&msg, profile).destination(event_type) {
-            cs = emit(cs, &msg.account_id, event(event_type, msg.payload(), now), dest, Some(&msg.id), now).0;
+    if let Some(event_type) = event_type
+        && let Some(dest) = routing(&msg, profile_of(engine, &msg, profiles).await).destination(event_type)
+    {
+        if scheduled {
+            return Ok(cs.replace_job(seq, webhook_job(&msg.id, n + 1, event_type, now, next)));
         }
+        cs = emit(cs, &msg.account_id, event(event_type, msg.payload(), now), dest, Some(&msg.id), now).0;
     }
-    if let Some(after) = next {
-        cs = cs.replace_job(seq, step_job(&msg.id, n + 1, now + after));
+    if let Some(due) = next {
+        cs = cs.replace_job(seq, step_job(&msg.id, n + 1, due));
     }
     // Delivered to a number on this server: it arrives there as an inbound message.
     if msg.status == Status::Delivered

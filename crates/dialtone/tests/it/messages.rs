@@ -477,3 +477,105 @@ async fn group_mms_long_and_short_code_endpoints() {
     assert_eq!(r.body["data"]["from"]["phone_number"], "24273");
     assert_eq!(s.get(&format!("/v2/messages/{}", uuid::Uuid::new_v4())).await.status, 404);
 }
+
+/// A scheduled message's send at its `send_at` commits the message and a job that emits
+/// its `message.sent` webhook, not the webhook itself: that job, run later, emits the
+/// event as of the send (its time, the message as sent) and schedules the next step from
+/// the send's time. A message sent at once emits its webhook in its step, as before.
+#[tokio::test]
+async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
+    use crate::harness::Options;
+    use dialtone_engine::messages::step_batch;
+    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+    let engine = s.engine.clone();
+    let sched = dialtone_webhooks::Worker::new()
+        .register(dialtone_engine::scheduler::Builder::standard())
+        .build(engine.clone());
+    let rx = Receiver::start().await;
+    let profile = s.post("/v2/messaging_profiles", json!({"name": "p", "whitelisted_destinations": ["US"]})).await;
+    let profile = profile.body["data"]["id"].as_str().unwrap().to_owned();
+    let avail = s.get("/v2/available_phone_numbers?filter[country_code]=US&filter[limit]=1").await;
+    let from = avail.body["data"][0]["phone_number"].as_str().unwrap().to_owned();
+    let order = s
+        .post("/v2/number_orders", json!({"phone_numbers": [{"phone_number": from}], "messaging_profile_id": profile}))
+        .await;
+    assert!(order.status == 200 || order.status == 201, "{}", order.text);
+    engine.clock.advance(chrono::Duration::seconds(5));
+    sched.run_due().await.unwrap();
+    let r = s.patch(&format!("/v2/messaging_profiles/{profile}"), json!({"webhook_url": rx.url})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let send_at = engine.clock.now() + chrono::Duration::minutes(10);
+    let body = json!({"from": from, "to": "+15550100001", "text": "later", "send_at": send_at.to_rfc3339()});
+    let scheduled = s.post("/v2/messages", body).await.body["data"]["id"].as_str().unwrap().to_owned();
+    let now_msg = s.post("/v2/messages", json!({"from": from, "to": "+15550100001", "text": "now"})).await;
+    let now_msg = now_msg.body["data"]["id"].as_str().unwrap().to_owned();
+    let claim = |limit| {
+        let engine = engine.clone();
+        async move {
+            let jobs =
+                engine.store.claim_jobs(engine.clock.now(), "test", std::time::Duration::from_secs(30), limit).await;
+            jobs.unwrap()
+        }
+    };
+    let seqs = |jobs: &[dialtone_store::Job]| jobs.iter().map(|j| j.seq).collect::<Vec<_>>();
+
+    // Sent at once: the step writes the delivery and its first attempt's job.
+    let jobs = claim(10).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 1, 1), "{cs:?}");
+    engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
+    engine.clock.advance(chrono::Duration::seconds(2));
+    sched.run_due().await.unwrap();
+    assert_eq!(rx.wait_for(2).await.len(), 2, "message.sent and message.finalized of the first");
+
+    // At its send_at the scheduled one is sent; its webhook is left to the job in its place.
+    engine.clock.advance(send_at - engine.clock.now());
+    let sent_at = engine.clock.now();
+    let jobs = claim(10).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].payload["message_id"], scheduled.as_str());
+    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 0), "{cs:?}");
+    let (seq, handed) = &cs.replacing[0];
+    assert_eq!(*seq, jobs[0].seq);
+    assert_eq!(handed.payload["webhook"], "message.sent");
+    engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
+    let r = s.get(&format!("/v2/messages/{scheduled}")).await;
+    assert_eq!(r.body["data"]["to"][0]["status"], "sent", "sent before its webhook is written");
+
+    // The webhook's job runs later: the event is the send's, and the next step is due a
+    // second after the send, not after the job.
+    engine.clock.advance(chrono::Duration::milliseconds(300));
+    let jobs = claim(10).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (0, 1, 1), "{cs:?}");
+    let delivery: Value = serde_json::from_str(cs.inserts[0].json.as_deref().unwrap()).unwrap();
+    let event = &delivery["event"];
+    assert_eq!(event["event_type"], "message.sent");
+    assert_eq!(event["payload"]["id"], scheduled.as_str());
+    assert_eq!(event["payload"]["to"][0]["status"], "sent");
+    let occurred = chrono::DateTime::parse_from_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap();
+    assert_eq!(occurred, sent_at);
+    let (_, next) = &cs.replacing[0];
+    assert_eq!(next.payload["step"], 2);
+    assert_eq!(next.due_at, sent_at + chrono::Duration::seconds(1));
+    engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
+
+    // The rest runs as usual: both messages end delivered, each webhook once, in order.
+    engine.clock.advance(chrono::Duration::seconds(2));
+    sched.run_due().await.unwrap();
+    for id in [&scheduled, &now_msg] {
+        let r = s.get(&format!("/v2/messages/{id}")).await;
+        assert_eq!(r.body["data"]["to"][0]["status"], "delivered", "{id}");
+    }
+    let got = rx.wait_for(4).await;
+    let events: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r.json["data"]["payload"]["id"].as_str().unwrap(), r.json["data"]["event_type"].as_str().unwrap()))
+        .collect();
+    let later = [(scheduled.as_str(), "message.sent"), (scheduled.as_str(), "message.finalized")];
+    assert_eq!(events[2..], later);
+}
