@@ -554,18 +554,17 @@ async fn run_scheduled(database: String) -> Value {
     assert_eq!(pending, created as i64, "every scheduled message has its job, due at T");
     let rss_created = rss_kb("VmRSS:");
 
-    // Fire: the clock moves to T + 1 ms; step 1 (scheduled → sent, with its message.sent
-    // webhook) is due at T.
+    // Fire: the clock moves to T + 1 ms; step 1 (scheduled → sent) is due at T.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu1 = cpu_secs("self");
     let fire_at = now_ns();
     engine.clock.advance(due + chrono::Duration::milliseconds(1) - engine.clock.now());
     engine.wake();
     let clock_now = engine.clock.now();
-    // A message's step 1 moves it from scheduled to sent, with its webhook's job, in the
-    // commit that removes the step's job (due at T; the webhook jobs are due at T + 1 ms).
-    // So the step jobs due by T that are left are the messages not sent yet, and one
-    // COUNT tells how many were sent (the store's statuses are checked at the end).
+    // A message's step 1 moves it from scheduled to sent in the commit that puts, in place
+    // of the step's job (due at T), the job that writes its message.sent webhook (due at
+    // T + 1 ms). So the step jobs due by T that are left are the messages not sent yet,
+    // and one COUNT tells how many were sent (the store's statuses are checked at the end).
     let mut all_sent: Option<u64> = None;
     let mut all_sent_rx: Option<u64> = None;
     let mut all_done: Option<u64> = None;
@@ -983,8 +982,8 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
         s.push_str(&format!(
             "- Scheduled (manual clock): {} messages created through `Engine::send_message` by {} tasks, all with `send_at` = T (now + 6 min), \
              then the clock is moved to T + 1 ms (`engine.clock.advance` + `engine.wake()`) and the background worker runs them. A scheduled message \
-             is sent in one step at T (scheduled → sent, with its `message.sent` webhook's job), committed with the removal of its step's job (due at T), \
-             so \"fired\" (sent) is measured as the step jobs due by T that are left: one `COUNT(*)` polled every 100 ms for 2 s, then every 250 ms. \
+             is sent in one step at T (scheduled → sent), committed with the job that writes its `message.sent` webhook (due at T + 1 ms) in place of its \
+             step's job (due at T), so \"fired\" (sent) is measured as the step jobs due by T that are left: one `COUNT(*)` polled every 100 ms for 2 s, then every 250 ms. \
              Afterwards every message's status in the store is checked.\n",
             fmt_int(r["created"].as_f64().unwrap_or(0.0)),
             r["concurrency"]
