@@ -538,6 +538,12 @@ impl Store {
                 let k = kind.to_owned();
                 let read = s
                     .read_point(move |c| {
+                        // One read transaction for them all, not one per document: each
+                        // transaction took and dropped the file's read lock (two `fcntl`s),
+                        // and when the writer had committed since the last one, started
+                        // with an empty page cache, read again with `pread`. Rolled back
+                        // when dropped.
+                        let _snapshot = (missing.len() > 1).then(|| c.unchecked_transaction()).transpose()?;
                         missing
                             .into_iter()
                             .map(|(at, id)| {
