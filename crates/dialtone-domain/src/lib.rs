@@ -24,6 +24,7 @@ pub mod orders;
 pub mod page;
 pub mod profiles;
 pub mod query;
+pub mod time;
 pub mod users;
 pub mod video;
 pub mod webhooks;
@@ -32,5 +33,5 @@ pub use error::{ApiError, Code};
 
 /// The timestamp format Telnyx uses in bodies: RFC 3339 with milliseconds and `Z`.
 pub fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    time::rfc3339(t, time::Fraction::Millis)
 }

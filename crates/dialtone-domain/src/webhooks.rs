@@ -50,6 +50,7 @@ pub mod errors {
 pub struct Event {
     pub id: String,
     pub event_type: String,
+    #[serde(with = "crate::time::auto")]
     pub occurred_at: DateTime<Utc>,
     pub payload: Box<RawValue>,
 }
@@ -263,7 +264,9 @@ pub struct Attempt {
     pub number: u32,
     pub url: String,
     pub request_headers: Vec<(String, String)>,
+    #[serde(with = "crate::time::auto")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "crate::time::auto")]
     pub finished_at: DateTime<Utc>,
     pub delivered: bool,
     pub status: Option<u16>,
@@ -318,6 +321,7 @@ pub struct Delivery {
     pub url_index: usize,
     /// Attempts made on the current URL.
     pub tries_on_url: usize,
+    #[serde(with = "crate::time::auto")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -12,6 +12,7 @@ use dialtone_domain::messaging::{
 };
 use dialtone_domain::numbers::PhoneNumber;
 use dialtone_domain::profiles::{MessagingProfile, NumberPoolSettings};
+use dialtone_domain::time::{self, Fraction};
 use dialtone_domain::webhooks::Routing;
 use dialtone_store::{ChangeSet, Doc, Job, NewJob};
 use serde_json::{Value, json};
@@ -76,8 +77,8 @@ fn webhook_job(message_id: &str, n: u32, event_type: &str, at: DateTime<Utc>, ne
             "message_id": message_id,
             "step": n,
             "webhook": event_type,
-            "at": at,
-            "next_at": next,
+            "at": time::rfc3339(at, Fraction::Auto),
+            "next_at": next.map(|t| time::rfc3339(t, Fraction::Auto)),
         }),
         due_at: at,
         ordering_key: None,
@@ -102,14 +103,14 @@ struct Handed {
 
 fn step_of(job: &Job) -> StepOf {
     let p = &job.payload;
-    let time = |k: &str| serde_json::from_value::<DateTime<Utc>>(p[k].clone()).ok();
+    let time_of = |k: &str| p[k].as_str().and_then(time::parse);
     StepOf {
         message_id: p["message_id"].as_str().unwrap_or_default().to_owned(),
         n: p["step"].as_u64().unwrap_or(1) as u32,
         webhook: p["webhook"].as_str().map(|t| Handed {
             event_type: t.to_owned(),
-            at: time("at").unwrap_or(job.due_at),
-            next: time("next_at"),
+            at: time_of("at").unwrap_or(job.due_at),
+            next: time_of("next_at"),
         }),
     }
 }
