@@ -70,7 +70,7 @@ fn schedule(mut cs: ChangeSet, call: &mut Call, out: &Outcome, now: DateTime<Utc
         cs = cs.job(NewJob {
             id: format!("{}{}", timer_job_prefix(&call.call_control_id), call.timers_set),
             kind: calls::TIMER_JOB.into(),
-            payload: json!({ "call_control_id": call.call_control_id, "timer": timer }),
+            payload: json!({ "call_control_id": call.call_control_id, "timer": timer }).into(),
             due_at: *due,
             ordering_key: None,
         });
@@ -536,8 +536,9 @@ impl Engine {
 /// webhooks and the linked leg's reaction in the same commit. A timer that no longer
 /// applies (a ring timeout after the answer) changes nothing.
 pub async fn fire_timer(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["call_control_id"].as_str().unwrap_or_default().to_owned();
-    let Ok(timer) = serde_json::from_value::<Timer>(job.payload["timer"].clone()) else {
+    let p = job.payload.value();
+    let id = p["call_control_id"].as_str().unwrap_or_default().to_owned();
+    let Ok(timer) = serde_json::from_value::<Timer>(p["timer"].clone()) else {
         return Err(format!("call timer {} has no known timer", job.id));
     };
     if timer == Timer::Expire {

@@ -29,7 +29,7 @@ pub fn emit(
     let cs = cs.insert(Doc::of(webhooks::KIND, &id, account_id, &delivery, now)).job(NewJob {
         id: format!("wh:{id}:1"),
         kind: webhooks::ATTEMPT_JOB.into(),
-        payload: json!({ "delivery_id": id }),
+        payload: json!({ "delivery_id": id }).into(),
         due_at: due,
         ordering_key: ordering_key.map(|k| format!("wh:{k}")),
     });

@@ -12,9 +12,9 @@ use dialtone_domain::messaging::{
 };
 use dialtone_domain::numbers::PhoneNumber;
 use dialtone_domain::profiles::{MessagingProfile, NumberPoolSettings};
-use dialtone_domain::time::{self, Fraction};
+use dialtone_domain::time;
 use dialtone_domain::webhooks::Routing;
-use dialtone_store::{ChangeSet, Doc, Job, NewJob};
+use dialtone_store::{ChangeSet, Doc, Job, NewJob, Payload};
 use serde_json::{Value, json};
 
 /// Per-number carrier behaviour set through the simulation API.
@@ -57,7 +57,7 @@ fn step_job(message_id: &str, n: u32, due: DateTime<Utc>) -> NewJob {
     NewJob {
         id: format!("msg:{message_id}:{n}"),
         kind: messaging::STEP_JOB.into(),
-        payload: json!({ "message_id": message_id, "step": n }),
+        payload: Payload::of(&StepArgs { message_id, step: n, webhook: None, at: None, next_at: None }),
         due_at: due,
         ordering_key: None,
     }
@@ -73,16 +73,28 @@ fn webhook_job(message_id: &str, n: u32, event_type: &str, at: DateTime<Utc>, ne
     NewJob {
         id: format!("msg:{message_id}:{n}:{event_type}"),
         kind: messaging::STEP_JOB.into(),
-        payload: json!({
-            "message_id": message_id,
-            "step": n,
-            "webhook": event_type,
-            "at": time::rfc3339(at, Fraction::Auto),
-            "next_at": next.map(|t| time::rfc3339(t, Fraction::Auto)),
-        }),
+        payload: Payload::of(&StepArgs { message_id, step: n, webhook: Some(event_type), at: Some(at), next_at: next }),
         due_at: at,
         ordering_key: None,
     }
+}
+
+/// The payload of a [`messaging::STEP_JOB`], written by [`step_job`] and [`webhook_job`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StepArgs<S> {
+    message_id: S,
+    #[serde(default = "first_step")]
+    step: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook: Option<S>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::auto_opt")]
+    at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::auto_opt")]
+    next_at: Option<DateTime<Utc>>,
+}
+
+fn first_step() -> u32 {
+    1
 }
 
 /// What a [`messaging::STEP_JOB`] asks for: step `n` of a message, or first the webhook a
@@ -102,15 +114,17 @@ struct Handed {
 }
 
 fn step_of(job: &Job) -> StepOf {
-    let p = &job.payload;
-    let time_of = |k: &str| p[k].as_str().and_then(time::parse);
+    let Some(args) = job.payload.to::<StepArgs<String>>() else {
+        // Not a step's payload: the message id is unknown, so the step finds nothing.
+        return StepOf { message_id: String::new(), n: 1, webhook: None };
+    };
     StepOf {
-        message_id: p["message_id"].as_str().unwrap_or_default().to_owned(),
-        n: p["step"].as_u64().unwrap_or(1) as u32,
-        webhook: p["webhook"].as_str().map(|t| Handed {
-            event_type: t.to_owned(),
-            at: time_of("at").unwrap_or(job.due_at),
-            next: time_of("next_at"),
+        message_id: args.message_id,
+        n: args.step,
+        webhook: args.webhook.map(|event_type| Handed {
+            event_type,
+            at: args.at.unwrap_or(job.due_at),
+            next: args.next_at,
         }),
     }
 }

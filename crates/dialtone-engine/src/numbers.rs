@@ -165,7 +165,7 @@ impl Engine {
             NewJob {
                 id: format!("bulk:{id}"),
                 kind: jobs::MESSAGING_BULK_UPDATE.into(),
-                payload: json!({ "bulk_update_id": id }),
+                payload: json!({ "bulk_update_id": id }).into(),
                 due_at: now,
                 ordering_key: None,
             },
@@ -185,7 +185,7 @@ impl Engine {
 /// The bulk update job: each pending number the account owns is assigned (success); a
 /// number it does not own, or any number when the profile is gone, fails. One commit.
 pub async fn run_bulk_update(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["bulk_update_id"].as_str().unwrap_or_default().to_owned();
+    let id = job.payload.value()["bulk_update_id"].as_str().unwrap_or_default().to_owned();
     let Some(mut doc) = engine.store.get(numbers::BULK_KIND, &id).await.map_err(|e| e.to_string())? else {
         return Ok(ChangeSet::new());
     };

@@ -70,7 +70,7 @@ impl Engine {
         cs = cs.job(NewJob {
             id: format!("order:{id}"),
             kind: jobs::NUMBER_ORDER_COMPLETE.into(),
-            payload: json!({ "order_id": id }),
+            payload: json!({ "order_id": id }).into(),
             due_at: now + orders::completion_delay(),
             ordering_key: None,
         });
@@ -130,7 +130,7 @@ impl Engine {
 /// (or `failure` when none is left), and `number_order.complete` goes to the webhook URL of
 /// the order's messaging profile, if it has one. One commit; a completed order is left alone.
 pub async fn complete_order(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["order_id"].as_str().unwrap_or_default().to_owned();
+    let id = job.payload.value()["order_id"].as_str().unwrap_or_default().to_owned();
     let Some(mut doc) = engine.store.get(orders::KIND, &id).await.map_err(|e| e.to_string())? else {
         return Ok(ChangeSet::new());
     };

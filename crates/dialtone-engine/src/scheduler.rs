@@ -178,8 +178,9 @@ impl Scheduler {
         let seqs: Vec<i64> = jobs.iter().map(|j| j.seq).collect();
         let result = match f(self.engine.clone(), jobs.clone()).await {
             Ok(cs) => {
-                let r = self.engine.store.apply_with_jobs_done(&cs, &seqs).await;
-                if r.is_ok() && adds_jobs(&cs) {
+                let had_jobs = adds_jobs(&cs);
+                let r = self.engine.store.commit_jobs_done(cs, &seqs).await;
+                if r.is_ok() && had_jobs {
                     self.engine.wake.notify_one();
                 }
                 r.map_err(|e| e.to_string())
@@ -206,7 +207,7 @@ impl Scheduler {
         let result = match outcome {
             Ok(cs) => {
                 let had_jobs = adds_jobs(&cs);
-                let r = self.engine.store.apply_with_jobs_done(&cs, &[job.seq]).await;
+                let r = self.engine.store.commit_jobs_done(cs, &[job.seq]).await;
                 if had_jobs {
                     self.engine.wake.notify_one();
                 }

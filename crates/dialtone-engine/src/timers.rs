@@ -28,7 +28,7 @@ impl Engine {
         let cs = ChangeSet::new().insert(Doc::new(KIND, &id, account_id, data.clone(), now)).job(NewJob {
             id: format!("timer:{id}"),
             kind: jobs::SIM_TIMER.into(),
-            payload: json!({ "timer_id": id }),
+            payload: json!({ "timer_id": id }).into(),
             due_at,
             ordering_key: None,
         });
@@ -47,7 +47,7 @@ impl Engine {
 /// The job handler: marks the timer fired. Its change set commits with the job's removal,
 /// so a timer fires once even with several processes on one database.
 pub async fn fire(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["timer_id"].as_str().unwrap_or_default().to_owned();
+    let id = job.payload.value()["timer_id"].as_str().unwrap_or_default().to_owned();
     let doc: Option<Doc> = engine.store.get(KIND, &id).await.map_err(|e| e.to_string())?;
     let Some(mut doc) = doc else {
         return Ok(ChangeSet::new());

@@ -76,7 +76,7 @@ fn apply_outcome(mut cs: ChangeSet, room: &Routing, session: &Session, out: Outc
             NewJob {
                 id: format!("video-rec:{}", r.id),
                 kind: recordings::COMPLETE_JOB.into(),
-                payload: json!({ "recording_id": r.id }),
+                payload: json!({ "recording_id": r.id }).into(),
                 due_at: now + Duration::seconds(recordings::PROCESSING_SECS),
                 ordering_key: None,
             },
@@ -86,7 +86,7 @@ fn apply_outcome(mut cs: ChangeSet, room: &Routing, session: &Session, out: Outc
         cs = cs.job(NewJob {
             id: format!("video-end:{}:{}", session.id, due.timestamp_millis()),
             kind: sessions::END_JOB.into(),
-            payload: json!({ "session_id": session.id, "due": due.timestamp_millis() }),
+            payload: json!({ "session_id": session.id, "due": due.timestamp_millis() }).into(),
             due_at: due,
             ordering_key: None,
         });
@@ -405,7 +405,7 @@ impl Engine {
             .job(NewJob {
                 id: format!("video-comp:{}:1", c.id),
                 kind: compositions::STEP_JOB.into(),
-                payload: json!({ "composition_id": c.id }),
+                payload: json!({ "composition_id": c.id }).into(),
                 due_at: now + Duration::seconds(compositions::ENQUEUED_SECS),
                 ordering_key: None,
             });
@@ -433,8 +433,9 @@ impl Engine {
 
 /// The end timer of an empty session fires.
 pub async fn end_session(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["session_id"].as_str().unwrap_or_default().to_owned();
-    let due = DateTime::from_timestamp_millis(job.payload["due"].as_i64().unwrap_or_default()).unwrap_or_default();
+    let p = job.payload.value();
+    let id = p["session_id"].as_str().unwrap_or_default().to_owned();
+    let due = DateTime::from_timestamp_millis(p["due"].as_i64().unwrap_or_default()).unwrap_or_default();
     let Some(mut doc) = engine.store.get(sessions::KIND, &id).await.map_err(|e| e.to_string())? else {
         return Ok(ChangeSet::new());
     };
@@ -469,7 +470,7 @@ async fn room_routing(engine: &Engine, room_id: &str) -> std::result::Result<Rou
 
 /// A recording's processing is done: `completed`, `video.room.recording.completed`.
 pub async fn complete_recording(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["recording_id"].as_str().unwrap_or_default().to_owned();
+    let id = job.payload.value()["recording_id"].as_str().unwrap_or_default().to_owned();
     let Some(mut doc) = engine.store.get(recordings::KIND, &id).await.map_err(|e| e.to_string())? else {
         return Ok(ChangeSet::new());
     };
@@ -491,7 +492,7 @@ pub async fn complete_recording(engine: Engine, job: Job) -> HandlerResult {
 /// A composition moves one step on; completed, its webhook goes to the composition's URL,
 /// or the room's when it has none.
 pub async fn step_composition(engine: Engine, job: Job) -> HandlerResult {
-    let id = job.payload["composition_id"].as_str().unwrap_or_default().to_owned();
+    let id = job.payload.value()["composition_id"].as_str().unwrap_or_default().to_owned();
     let Some(mut doc) = engine.store.get(compositions::KIND, &id).await.map_err(|e| e.to_string())? else {
         return Ok(ChangeSet::new());
     };
@@ -505,7 +506,7 @@ pub async fn step_composition(engine: Engine, job: Job) -> HandlerResult {
             cs = cs.job(NewJob {
                 id: format!("video-comp:{}:2", c.id),
                 kind: compositions::STEP_JOB.into(),
-                payload: json!({ "composition_id": c.id }),
+                payload: json!({ "composition_id": c.id }).into(),
                 due_at: due,
                 ordering_key: None,
             });

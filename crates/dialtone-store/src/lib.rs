@@ -138,12 +138,52 @@ impl Doc {
     }
 }
 
+/// A job's arguments: JSON text, stored as it is and read as it was written. A handler
+/// that runs often reads its own type ([`Payload::to`]), one that runs rarely a `Value`.
+/// Kept as text, a claimed job is not parsed into a `Value` tree only to be read into a
+/// type and dropped, nor a new one printed through one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload(String);
+
+impl Payload {
+    /// The arguments `value` serializes to (`null` if it cannot: plain structs and maps
+    /// always can).
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> Payload {
+        Payload(serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
+    }
+
+    /// Read into `T`, or `None` if the text is not one.
+    pub fn to<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(&self.0).ok()
+    }
+
+    /// Parsed into a `Value` (`Null` if it is not JSON).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Text as the store keeps it: written only by [`Payload::of`] and `From<Value>`.
+    fn from_stored(text: String) -> Payload {
+        Payload(text)
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(v: Value) -> Payload {
+        Payload::of(&v)
+    }
+}
+
 /// A job for the scheduler: a row with a due time, claimed by one worker at a time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewJob {
     pub id: String,
     pub kind: String,
-    pub payload: Value,
+    pub payload: Payload,
     pub due_at: DateTime<Utc>,
     /// Jobs sharing an ordering key run one at a time, oldest first (events of one call).
     pub ordering_key: Option<String>,
@@ -154,7 +194,7 @@ pub struct Job {
     pub seq: i64,
     pub id: String,
     pub kind: String,
-    pub payload: Value,
+    pub payload: Payload,
     pub due_at: DateTime<Utc>,
     /// How many times the job has been claimed, this claim included.
     pub attempts: i64,
@@ -164,8 +204,8 @@ pub struct Job {
 const SQLITE_GET_DOC: &str = "SELECT kind, id, account_id, parent_id, unique_key, data, version, created_at FROM docs WHERE kind = ?1 AND id = ?2";
 
 /// A new job as the SQLite writer binds it: `(id, kind, payload, due_at, ordering_key)`.
-fn job_row(j: &NewJob) -> sqlite::JobRow {
-    (j.id.clone(), j.kind.clone(), j.payload.to_string(), to_ms(j.due_at), j.ordering_key.clone())
+fn job_row(j: NewJob) -> sqlite::JobRow {
+    (j.id, j.kind, j.payload.0, to_ms(j.due_at), j.ordering_key)
 }
 
 /// Removes the unclaimed jobs with an id in `[$1, $2)` (see [`id_range`]), on PostgreSQL
@@ -332,12 +372,11 @@ macro_rules! doc_from_row {
 macro_rules! job_from_row {
     ($row:expr) => {{
         let r = &$row;
-        let payload: String = r.try_get("payload")?;
         Job {
             seq: r.try_get("seq")?,
             id: r.try_get("id")?,
             kind: r.try_get("kind")?,
-            payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            payload: Payload::from_stored(r.try_get("payload")?),
             due_at: from_ms(r.try_get("due_at")?),
             attempts: r.try_get("attempts")?,
         }
@@ -758,42 +797,60 @@ impl Store {
     /// the effect of a job and its completion are one commit, so a job's effect happens
     /// once. A batch of jobs run together (see the scheduler) is done in one commit.
     pub async fn apply_with_jobs_done(&self, cs: &ChangeSet, done_job_seqs: &[i64]) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.commit_jobs_done(cs.clone(), done_job_seqs).await,
+            Backend::Postgres(p) => Self::apply_postgres(p, cs, done_job_seqs).await,
+        }
+    }
+
+    /// [`Store::apply_with_jobs_done`] for a change set the caller is done with: on SQLite
+    /// its strings move to the writer thread instead of being copied (the scheduler's
+    /// commits, a few hundred documents and jobs at a time in a burst).
+    pub async fn commit_jobs_done(&self, cs: ChangeSet, done_job_seqs: &[i64]) -> Result<()> {
+        let s = match &self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(p) => return Self::apply_postgres(p, &cs, done_job_seqs).await,
+        };
+        if cs.is_empty() && done_job_seqs.is_empty() {
+            return Ok(());
+        }
+        let replaced: Vec<i64> = cs.replacing.iter().map(|(seq, _)| *seq).collect();
+        // The replaced jobs are overwritten, not removed.
+        let done: Vec<i64> = done_job_seqs.iter().copied().filter(|s| !replaced.contains(s)).collect();
+        let row = |d: Doc| sqlite::DocRow {
+            data: d.json.unwrap_or_else(|| d.data.to_string()),
+            kind: d.kind,
+            id: d.id,
+            account_id: d.account_id,
+            parent_id: d.parent_id,
+            unique_key: d.unique_key,
+            version: d.version,
+            created_at: to_ms(d.created_at),
+        };
+        let changes = sqlite::Prepared {
+            now: to_ms(Utc::now()),
+            inserts: cs.inserts.into_iter().map(row).collect(),
+            updates: cs.updates.into_iter().map(row).collect(),
+            deletes: cs.deletes,
+            jobs: cs.jobs.into_iter().map(job_row).collect(),
+            replacing: cs.replacing.into_iter().map(|(seq, j)| (seq, job_row(j))).collect(),
+            cancelled_jobs: cs.cancelled_jobs.iter().map(|p| id_range(p)).collect(),
+            api_keys: cs.api_keys,
+            settings: cs.settings,
+            counters: cs.counters,
+            done_job_seqs: done,
+        };
+        s.apply(changes).await
+    }
+
+    async fn apply_postgres(p: &PgPool, cs: &ChangeSet, done_job_seqs: &[i64]) -> Result<()> {
         if cs.is_empty() && done_job_seqs.is_empty() {
             return Ok(());
         }
         let now = to_ms(Utc::now());
         let replaced: Vec<i64> = cs.replacing.iter().map(|(seq, _)| *seq).collect();
-        // The replaced jobs are removed on their own (see below), or, on SQLite, overwritten.
+        // The replaced jobs are removed on their own (see below).
         let done: Vec<i64> = done_job_seqs.iter().copied().filter(|s| !replaced.contains(s)).collect();
-        let p = match &self.backend {
-            Backend::Sqlite(s) => {
-                let row = |d: &Doc| sqlite::DocRow {
-                    kind: d.kind.clone(),
-                    id: d.id.clone(),
-                    account_id: d.account_id.clone(),
-                    parent_id: d.parent_id.clone(),
-                    unique_key: d.unique_key.clone(),
-                    data: d.text().into_owned(),
-                    version: d.version,
-                    created_at: to_ms(d.created_at),
-                };
-                let changes = sqlite::Prepared {
-                    now,
-                    inserts: cs.inserts.iter().map(row).collect(),
-                    updates: cs.updates.iter().map(row).collect(),
-                    deletes: cs.deletes.clone(),
-                    jobs: cs.jobs.iter().map(job_row).collect(),
-                    replacing: cs.replacing.iter().map(|(seq, j)| (*seq, job_row(j))).collect(),
-                    cancelled_jobs: cs.cancelled_jobs.iter().map(|p| id_range(p)).collect(),
-                    api_keys: cs.api_keys.clone(),
-                    settings: cs.settings.clone(),
-                    counters: cs.counters.clone(),
-                    done_job_seqs: done,
-                };
-                return s.apply(changes).await;
-            }
-            Backend::Postgres(p) => p,
-        };
         let insert_doc =
             format!("INSERT INTO docs ({DOC_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
         let update_doc = "UPDATE docs SET data = $1, version = version + 1, parent_id = $2, unique_key = $3, updated_at = $4 \
@@ -846,7 +903,7 @@ impl Store {
             sqlx::query(insert_job)
                 .bind(&j.id)
                 .bind(&j.kind)
-                .bind(j.payload.to_string())
+                .bind(j.payload.as_str())
                 .bind(to_ms(j.due_at))
                 .bind(&j.ordering_key)
                 .bind(now)
@@ -1213,7 +1270,7 @@ mod tests {
         let job = |id: &str, key: Option<&str>, due| NewJob {
             id: id.into(),
             kind: "k".into(),
-            payload: json!({}),
+            payload: json!({}).into(),
             due_at: due,
             ordering_key: key.map(Into::into),
         };
@@ -1253,7 +1310,7 @@ mod tests {
         let job = |id: &str, step: u32, due| NewJob {
             id: id.into(),
             kind: "k".into(),
-            payload: json!({ "step": step }),
+            payload: json!({ "step": step }).into(),
             due_at: due,
             ordering_key: None,
         };
@@ -1269,7 +1326,7 @@ mod tests {
         assert_eq!(s.next_due().await.unwrap(), Some(from_ms(to_ms(later))));
         let next = s.claim_jobs(later, "w1", lease, 10).await.unwrap();
         assert_eq!((next[0].seq, next[0].id.as_str(), next[0].attempts), (seq, "step:2", 1));
-        assert_eq!(next[0].payload, json!({"step": 2}));
+        assert_eq!(next[0].payload.value(), json!({"step": 2}));
         // Replacing a job that is gone is a conflict, and applies nothing.
         s.apply_with_jobs_done(&ChangeSet::new(), &[seq]).await.unwrap();
         let gone = ChangeSet::new().replace_job(seq, job("step:3", 3, later));

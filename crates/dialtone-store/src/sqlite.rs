@@ -25,7 +25,7 @@
 //! connection only and runs reads there too. Statements are prepared once per connection
 //! (`prepare_cached`).
 
-use crate::{Doc, Job, Result, StoreError, from_ms};
+use crate::{Doc, Job, Payload, Result, StoreError, from_ms};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ffi, params};
 use serde_json::Value;
@@ -1104,12 +1104,11 @@ pub(crate) fn doc_text_from_row(r: &Row<'_>) -> rusqlite::Result<(Doc, String)> 
 
 /// A job from the columns `seq, id, kind, payload, due_at, attempts`, in that order.
 pub(crate) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
-    let payload: String = r.get(3)?;
     Ok(Job {
         seq: r.get(0)?,
         id: r.get(1)?,
         kind: r.get(2)?,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        payload: Payload::from_stored(r.get(3)?),
         due_at: from_ms(r.get(4)?),
         attempts: r.get(5)?,
     })

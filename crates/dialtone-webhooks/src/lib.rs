@@ -68,7 +68,7 @@ impl Worker {
     /// Makes one attempt of the delivery named by the job. Idempotent: a delivery that is
     /// no longer pending is left alone.
     async fn attempt(&self, engine: Engine, job: Job) -> HandlerResult {
-        let id = job.payload["delivery_id"].as_str().unwrap_or_default().to_owned();
+        let id = job.payload.value()["delivery_id"].as_str().unwrap_or_default().to_owned();
         let Some((mut doc, mut delivery)) =
             engine.store.get_as::<Delivery>(webhooks::KIND, &id).await.map_err(|e| e.to_string())?
         else {
@@ -102,7 +102,7 @@ impl Worker {
             cs = cs.job(NewJob {
                 id: format!("wh:{id}:{}", number + 1),
                 kind: webhooks::ATTEMPT_JOB.into(),
-                payload: json!({ "delivery_id": id }),
+                payload: json!({ "delivery_id": id }).into(),
                 due_at: engine.clock.now() + after,
                 ordering_key: None,
             });

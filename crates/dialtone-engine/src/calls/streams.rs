@@ -86,7 +86,7 @@ pub(super) fn jobs(mut cs: ChangeSet, call: &Call, out: &Outcome, now: DateTime<
         cs = cs.job(NewJob {
             id: format!("stream:{}", uuid::Uuid::now_v7()),
             kind: STREAM_JOB.into(),
-            payload: json!({ "call_control_id": call.call_control_id, "op": op }),
+            payload: json!({ "call_control_id": call.call_control_id, "op": op }).into(),
             due_at: now,
             ordering_key: Some(format!("stream:{}", op.stream_id())),
         });
@@ -96,12 +96,13 @@ pub(super) fn jobs(mut cs: ChangeSet, call: &Call, out: &Outcome, now: DateTime<
 
 /// The scheduler's handler for [`STREAM_JOB`]: hands the op to this process's stream.
 pub async fn run_stream_op(engine: Engine, job: Job) -> HandlerResult {
-    let Ok(op) = serde_json::from_value::<StreamOp>(job.payload["op"].clone()) else {
+    let p = job.payload.value();
+    let Ok(op) = serde_json::from_value::<StreamOp>(p["op"].clone()) else {
         return Err(format!("stream job {} has no known op", job.id));
     };
     match op {
         StreamOp::Open { stream_id } => {
-            let id = job.payload["call_control_id"].as_str().unwrap_or_default();
+            let id = p["call_control_id"].as_str().unwrap_or_default();
             let call = engine.store.get(calls::KIND, id).await.map_err(|e| e.to_string())?;
             let call = call.and_then(|d| Call::from_value(&d.data));
             // A call that ended (or a stream stopped) before the job ran streams nothing.

@@ -535,12 +535,12 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     let sent_at = engine.clock.now();
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_eq!(jobs[0].payload["message_id"], scheduled.as_str());
+    assert_eq!(jobs[0].payload.value()["message_id"], scheduled.as_str());
     let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
     assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 0), "{cs:?}");
     let (seq, handed) = &cs.replacing[0];
     assert_eq!(*seq, jobs[0].seq);
-    assert_eq!(handed.payload["webhook"], "message.sent");
+    assert_eq!(handed.payload.value()["webhook"], "message.sent");
     engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
     let r = s.get(&format!("/v2/messages/{scheduled}")).await;
     assert_eq!(r.body["data"]["to"][0]["status"], "sent", "sent before its webhook is written");
@@ -560,7 +560,7 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     let occurred = chrono::DateTime::parse_from_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap();
     assert_eq!(occurred, sent_at);
     let (_, next) = &cs.replacing[0];
-    assert_eq!(next.payload["step"], 2);
+    assert_eq!(next.payload.value()["step"], 2);
     assert_eq!(next.due_at, sent_at + chrono::Duration::seconds(1));
     engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
 

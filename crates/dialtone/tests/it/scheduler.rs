@@ -5,7 +5,7 @@ use serde_json::json;
 
 /// A job of `kind` due at `due_at`, without payload or ordering key.
 fn job_due(id: &str, kind: &str, due_at: chrono::DateTime<chrono::Utc>) -> dialtone_store::NewJob {
-    dialtone_store::NewJob { id: id.into(), kind: kind.into(), payload: json!({}), due_at, ordering_key: None }
+    dialtone_store::NewJob { id: id.into(), kind: kind.into(), payload: json!({}).into(), due_at, ordering_key: None }
 }
 
 #[tokio::test]

@@ -335,7 +335,7 @@ async fn a_dialled_call_rings_is_answered_and_hung_up() {
     let timers = dialtone_engine::calls::timer_job_prefix(&id);
     let pending = s.engine.store.jobs_with_prefix(&timers).await.unwrap();
     assert_eq!(
-        pending.iter().map(|j| j.payload["timer"].as_str().unwrap()).collect::<Vec<_>>(),
+        pending.iter().map(|j| j.payload.value()["timer"].as_str().unwrap().to_owned()).collect::<Vec<_>>(),
         ["ring_timeout", "time_limit"]
     );
 
@@ -351,7 +351,10 @@ async fn a_dialled_call_rings_is_answered_and_hung_up() {
     assert_eq!(s.get(&format!("/v2/connections/{app}/active_calls")).await.body["data"], json!([]));
     // The ended call's timers are cancelled, all but its expiry.
     let pending = s.engine.store.jobs_with_prefix(&timers).await.unwrap();
-    assert_eq!(pending.iter().map(|j| j.payload["timer"].as_str().unwrap()).collect::<Vec<_>>(), ["expire"]);
+    assert_eq!(
+        pending.iter().map(|j| j.payload.value()["timer"].as_str().unwrap().to_owned()).collect::<Vec<_>>(),
+        ["expire"]
+    );
 
     // The same command again is ignored; a new one meets an ended call.
     assert_eq!(s.post(&path(&id, "hangup"), json!({"command_id": "h1"})).await.status, 200);
