@@ -20,6 +20,22 @@ pub const KIND: &str = "webhook_delivery";
 /// The job that makes one attempt of a delivery.
 pub const ATTEMPT_JOB: &str = "webhook.attempt";
 
+/// The id of the job that makes attempt `n` of delivery `id`.
+pub fn attempt_job_id(delivery_id: &str, n: u32) -> String {
+    format!("wh:{delivery_id}:{n}")
+}
+
+/// The payload of an [`ATTEMPT_JOB`]. The first attempt's job carries the delivery itself:
+/// its record is written once, with that attempt, not once when the event is emitted and
+/// again when the attempt is recorded (which also meant reading it back in between). A
+/// retry's job names a delivery already recorded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttemptArgs {
+    pub delivery_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
 /// Per-attempt timeout when the resource has no `webhook_timeout_secs` (Telnyx expects an
 /// answer within about 2 s).
 pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;

@@ -11,11 +11,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use dialtone_domain::keys::Signer;
-use dialtone_domain::webhooks::{self, Attempt, Delivery, Next, Outcome, errors};
+use dialtone_domain::webhooks::{self, Attempt, AttemptArgs, Delivery, Next, Outcome, errors};
 use dialtone_engine::Engine;
 use dialtone_engine::scheduler::{Builder, HandlerResult};
-use dialtone_store::{ChangeSet, Job, NewJob};
-use serde_json::json;
+use dialtone_store::{ChangeSet, Doc, Job, NewJob, Payload};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,11 +67,18 @@ impl Worker {
     /// Makes one attempt of the delivery named by the job. Idempotent: a delivery that is
     /// no longer pending is left alone.
     async fn attempt(&self, engine: Engine, job: Job) -> HandlerResult {
-        let id = job.payload.value()["delivery_id"].as_str().unwrap_or_default().to_owned();
-        let Some((mut doc, mut delivery)) =
-            engine.store.get_as::<Delivery>(webhooks::KIND, &id).await.map_err(|e| e.to_string())?
-        else {
-            return Ok(ChangeSet::new());
+        let Some(args) = job.payload.to::<AttemptArgs>() else {
+            return Err(format!("webhook job {} names no delivery", job.id));
+        };
+        let id = args.delivery_id;
+        // The first attempt's job carries the delivery, recorded by this attempt; a retry
+        // reads the record the attempts before it wrote.
+        let (doc, mut delivery) = match args.delivery {
+            Some(delivery) => (None, delivery),
+            None => match engine.store.get_as::<Delivery>(webhooks::KIND, &id).await.map_err(|e| e.to_string())? {
+                Some((doc, delivery)) => (Some(doc), delivery),
+                None => return Ok(ChangeSet::new()),
+            },
         };
         if delivery.status != webhooks::Status::Pending {
             return Ok(ChangeSet::new());
@@ -96,13 +102,24 @@ impl Worker {
         let finished_at = engine.clock.now().max(started_at);
         let attempt = to_attempt(number, url, request_headers, outcome, started_at, finished_at);
         let next = delivery.record(attempt, rand::random::<f64>());
-        doc.set(&delivery);
-        let mut cs = ChangeSet::new().update(doc);
+        let mut cs = match doc {
+            Some(mut doc) => {
+                doc.set(&delivery);
+                ChangeSet::new().update(doc)
+            }
+            None => ChangeSet::new().insert(Doc::of(
+                webhooks::KIND,
+                &id,
+                &delivery.account_id,
+                &delivery,
+                delivery.created_at,
+            )),
+        };
         if let Next::RetryIn(after) = next {
             cs = cs.job(NewJob {
-                id: format!("wh:{id}:{}", number + 1),
+                id: webhooks::attempt_job_id(&id, number + 1),
                 kind: webhooks::ATTEMPT_JOB.into(),
-                payload: json!({ "delivery_id": id }).into(),
+                payload: Payload::of(&AttemptArgs { delivery_id: id.clone(), delivery: None }),
                 due_at: engine.clock.now() + after,
                 ordering_key: None,
             });

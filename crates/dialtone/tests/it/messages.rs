@@ -520,11 +520,12 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     };
     let seqs = |jobs: &[dialtone_store::Job]| jobs.iter().map(|j| j.seq).collect::<Vec<_>>();
 
-    // Sent at once: the step writes the delivery and its first attempt's job.
+    // Sent at once: the step writes its webhook's first attempt's job.
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
-    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 1, 1), "{cs:?}");
+    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 1), "{cs:?}");
+    assert_eq!(cs.jobs[0].kind, "webhook.attempt");
     engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
     engine.clock.advance(chrono::Duration::seconds(2));
     sched.run_due().await.unwrap();
@@ -551,9 +552,9 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
-    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (0, 1, 1), "{cs:?}");
-    let delivery: Value = serde_json::from_str(cs.inserts[0].json.as_deref().unwrap()).unwrap();
-    let event = &delivery["event"];
+    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (0, 0, 1), "{cs:?}");
+    let attempt = cs.jobs[0].payload.value();
+    let event = &attempt["delivery"]["event"];
     assert_eq!(event["event_type"], "message.sent");
     assert_eq!(event["payload"]["id"], scheduled.as_str());
     assert_eq!(event["payload"]["to"][0]["status"], "sent");

@@ -86,6 +86,63 @@ async fn envelope_and_signature() {
     assert!(!verify(&public_key(&s).await, &tampered));
 }
 
+/// Until its first attempt, a delivery is its attempt's job: the job carries it, the
+/// deliveries API shows it pending from there, and the attempt writes its record once,
+/// with that attempt, in the commit that removes the job. A retry reads the record.
+#[tokio::test]
+async fn a_delivery_is_pending_in_its_job_until_its_first_attempt_records_it() {
+    use crate::harness::Options;
+    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+    let engine = s.engine.clone();
+    let sched = dialtone_webhooks::Worker::new()
+        .register(dialtone_engine::scheduler::Builder::standard())
+        .build(engine.clone());
+    let mut rx = Receiver::reserve();
+    let id = emit(&s, json!({"event_type": "call.hangup", "payload": {"n": 1}, "url": rx.url})).await;
+
+    assert!(engine.store.get("webhook_delivery", &id).await.unwrap().is_none(), "no record before an attempt");
+    let job = engine.store.job(&format!("wh:{id}:1")).await.unwrap().expect("the first attempt's job");
+    assert_eq!(job.payload.value()["delivery"]["id"], id.as_str());
+    let d = delivery(&s, &id).await;
+    assert_eq!(d["id"], id.as_str());
+    assert!(d.get("status").is_none() && d["attempts"] == json!([]), "pending: {d}");
+    assert_eq!(d["webhook"]["event_type"], "call.hangup");
+    assert_eq!(d["webhook"]["payload"], json!({"n": 1}));
+    let listed = s.get("/v2/webhook_deliveries").await;
+    assert_eq!(listed.body["meta"]["total_results"], 1, "{}", listed.text);
+    assert_eq!(listed.body["data"][0], d);
+    let other = s.with_key(&crate::numbers::managed_key(&s).await);
+    let r = other.get(&format!("/v2/webhook_deliveries/{id}")).await;
+    assert_eq!(r.status, 404, "another account does not see it: {}", r.text);
+    assert_eq!(other.get("/v2/webhook_deliveries").await.body["meta"]["total_results"], 0);
+
+    // The first attempt is refused: the record is written with it, and the retry's job
+    // only names the delivery.
+    sched.run_due().await.unwrap();
+    assert!(engine.store.job(&format!("wh:{id}:1")).await.unwrap().is_none());
+    let (_, recorded) = engine
+        .store
+        .get_as::<dialtone_domain::webhooks::Delivery>("webhook_delivery", &id)
+        .await
+        .unwrap()
+        .expect("recorded by its first attempt");
+    assert_eq!(recorded.attempts.len(), 1);
+    let retry = engine.store.job(&format!("wh:{id}:2")).await.unwrap().expect("a retry");
+    assert_eq!(retry.payload.value(), json!({"delivery_id": id}));
+    let d = delivery(&s, &id).await;
+    assert_eq!(d["attempts"][0]["errors"], json!([75002]));
+    assert_eq!(s.get("/v2/webhook_deliveries").await.body["meta"]["total_results"], 1, "listed once");
+
+    // The retry reads the record and adds to it.
+    rx.listen().await;
+    engine.clock.advance(chrono::Duration::seconds(2));
+    sched.run_due().await.unwrap();
+    assert_eq!(rx.wait_for(1).await[0].json["meta"]["attempt"], 2);
+    let d = delivery(&s, &id).await;
+    assert_eq!(d["status"], "delivered");
+    assert_eq!(d["attempts"].as_array().unwrap().len(), 2);
+}
+
 #[tokio::test]
 async fn refused_then_500_then_200_is_retried_and_delivered() {
     let s = Server::start().await;
