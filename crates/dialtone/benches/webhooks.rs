@@ -646,7 +646,7 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
     s.push_str(
         "\n\n✓ / ✗: target met / missed. The targets (≥ 5,000 deliveries/s; p50 < 5 ms and p99 < 50 ms at 5,000 events/s) \
          are set for SQLite; PostgreSQL is measured beside it against the same numbers. \"Commit\" is the time `Engine::commit` \
-         of one event (delivery record + first-attempt job) takes; \"commit returned → delivery received\" leaves out the emit \
+         of one event (its first attempt's job, which carries the delivery until that attempt records it) takes; \"commit returned → delivery received\" leaves out the emit \
          path. RSS and CPU are the whole process (server, receiver and load; not the PostgreSQL server).\n",
     );
     s.push_str("\n### How it was measured\n\n```sh\n");
