@@ -5,7 +5,7 @@
 # Usage: scripts/compat.sh
 #
 # Environment (all optional):
-#   DIALTONE_BIN        server binary (default: target/debug/dialtone, built with
+#   DIALTONE_BIN        server binary (default: debug/dialtone in CARGO_TARGET_DIR or target, built with
 #                       `cargo build -p dialtone` when missing)
 #   DIALTONE_DATABASE   database URL for the server (default: a fresh SQLite file, removed
 #                       afterwards). The suites add organization sub-users through
@@ -80,7 +80,10 @@ if [[ -n "${DIALTONE_BASE_URL:-}" && -n "${DIALTONE_API_KEY:-}" ]]; then
   log "using the running server at $DIALTONE_BASE_URL"
 else
   if [[ -z "${DIALTONE_BIN:-}" ]]; then
-    DIALTONE_BIN="$ROOT/target/debug/dialtone"
+    # Cargo builds into CARGO_TARGET_DIR when it is set (absolute, or relative to the root).
+    target_dir="${CARGO_TARGET_DIR:-target}"
+    [[ "$target_dir" = /* ]] || target_dir="$ROOT/$target_dir"
+    DIALTONE_BIN="$target_dir/debug/dialtone"
     if [[ ! -x "$DIALTONE_BIN" ]]; then
       log "building the server (cargo build -p dialtone)"
       (cd "$ROOT" && cargo build -p dialtone)

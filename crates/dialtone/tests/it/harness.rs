@@ -183,6 +183,16 @@ impl Server {
         Server::start_with(Options::default()).await
     }
 
+    /// A server that runs no job by itself, and the scheduler (with the webhook worker) a
+    /// test runs them with, or claims and steps them by hand.
+    pub async fn start_by_hand() -> (Server, dialtone_engine::scheduler::Scheduler) {
+        let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+        let sched = dialtone_webhooks::Worker::new()
+            .register(dialtone_engine::scheduler::Builder::standard())
+            .build(s.engine.clone());
+        (s, sched)
+    }
+
     pub async fn start_with(opts: Options) -> Server {
         let database = match opts.database {
             Some(d) => d,

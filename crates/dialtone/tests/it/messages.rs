@@ -484,13 +484,9 @@ async fn group_mms_long_and_short_code_endpoints() {
 /// the send's time. A message sent at once emits its webhook in its step, as before.
 #[tokio::test]
 async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
-    use crate::harness::Options;
     use dialtone_engine::messages::step_batch;
-    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+    let (s, sched) = Server::start_by_hand().await;
     let engine = s.engine.clone();
-    let sched = dialtone_webhooks::Worker::new()
-        .register(dialtone_engine::scheduler::Builder::standard())
-        .build(engine.clone());
     let rx = Receiver::start().await;
     let profile = s.post("/v2/messaging_profiles", json!({"name": "p", "whitelisted_destinations": ["US"]})).await;
     let profile = profile.body["data"]["id"].as_str().unwrap().to_owned();

@@ -91,12 +91,8 @@ async fn envelope_and_signature() {
 /// with that attempt, in the commit that removes the job. A retry reads the record.
 #[tokio::test]
 async fn a_delivery_is_pending_in_its_job_until_its_first_attempt_records_it() {
-    use crate::harness::Options;
-    let s = Server::start_with(Options { workers: 0, ..Options::default() }).await;
+    let (s, sched) = Server::start_by_hand().await;
     let engine = s.engine.clone();
-    let sched = dialtone_webhooks::Worker::new()
-        .register(dialtone_engine::scheduler::Builder::standard())
-        .build(engine.clone());
     let mut rx = Receiver::reserve();
     let id = emit(&s, json!({"event_type": "call.hangup", "payload": {"n": 1}, "url": rx.url})).await;
 
