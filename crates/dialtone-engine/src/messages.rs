@@ -616,13 +616,13 @@ pub async fn step(engine: Engine, job: Job) -> HandlerResult {
 /// The batch handler for [`messaging::STEP_JOB`]: the steps of many messages (a burst of
 /// scheduled messages due at once), their documents read in one read, their changes in
 /// one change set. Each message's changes are those [`step`] makes.
-pub async fn step_batch(engine: Engine, jobs: Vec<Job>) -> HandlerResult {
+pub async fn step_batch(engine: Engine, jobs: std::sync::Arc<[Job]>) -> HandlerResult {
     let steps: Vec<StepOf> = jobs.iter().map(step_of).collect();
     let ids: Vec<String> = steps.iter().map(|s| s.message_id.clone()).collect();
     let found = engine.store.get_many_as::<Message>(messaging::KIND, &ids).await.map_err(|e| e.to_string())?;
     let mut profiles = Profiles::new();
     let mut cs = ChangeSet::new();
-    for ((step, found), job) in steps.into_iter().zip(found).zip(&jobs) {
+    for ((step, found), job) in steps.into_iter().zip(found).zip(jobs.iter()) {
         if let Some((doc, msg)) = found {
             cs = step_changes(&engine, cs, doc, msg, step, job.seq, &mut profiles).await?;
         }
@@ -635,7 +635,7 @@ async fn profile_of<'p>(engine: &Engine, msg: &Message, profiles: &'p mut Profil
     let pid = msg.messaging_profile_id.as_ref()?;
     let key = (msg.account_id.clone(), pid.clone());
     if !profiles.contains_key(&key) {
-        let p = engine.messaging_profile(&msg.account_id, pid).await.ok();
+        let p = Box::pin(engine.messaging_profile(&msg.account_id, pid)).await.ok();
         profiles.insert(key.clone(), p);
     }
     profiles[&key].as_ref()
@@ -688,17 +688,24 @@ async fn step_changes(
     if let Some(due) = next {
         cs = cs.replace_job(seq, step_job(&msg.id, n + 1, due));
     }
-    // Delivered to a number on this server: it arrives there as an inbound message.
-    if msg.status == Status::Delivered
-        && engine.number_by_e164(&msg.to.phone_number).await.map_err(|e| e.detail)?.is_some()
-    {
-        let (with_inbound, _) = engine
-            .inbound_changes(cs, &msg.from.phone_number, &msg.to.phone_number, msg.text.clone(), msg.media.clone(), now)
-            .await
-            .map_err(|e| e.detail)?;
-        cs = with_inbound;
+    if msg.status == Status::Delivered {
+        // Boxed: this branch's futures are large, and every step's future, built for each
+        // message of a batch, would be as large (and copied as a whole) without it.
+        cs = Box::pin(arrive_if_local(engine, cs, &msg, now)).await?;
     }
     Ok(cs)
+}
+
+/// A message delivered to a number on this server arrives there as an inbound message.
+async fn arrive_if_local(engine: &Engine, cs: ChangeSet, msg: &Message, now: DateTime<Utc>) -> HandlerResult {
+    if engine.number_by_e164(&msg.to.phone_number).await.map_err(|e| e.detail)?.is_none() {
+        return Ok(cs);
+    }
+    let (with_inbound, _) = engine
+        .inbound_changes(cs, &msg.from.phone_number, &msg.to.phone_number, msg.text.clone(), msg.media.clone(), now)
+        .await
+        .map_err(|e| e.detail)?;
+    Ok(with_inbound)
 }
 
 impl Engine {

@@ -28,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 pub type HandlerResult = std::result::Result<ChangeSet, String>;
 type BoxFut = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 type HandlerFn = Arc<dyn Fn(Engine, Job) -> BoxFut + Send + Sync>;
-type BatchFn = Arc<dyn Fn(Engine, Vec<Job>) -> BoxFut + Send + Sync>;
+/// A batch handler's jobs are shared with the scheduler, which runs them one by one if the
+/// batch fails (a copy of them for each batch cost the claimed payloads' allocations again).
+type BatchFn = Arc<dyn Fn(Engine, Arc<[Job]>) -> BoxFut + Send + Sync>;
 
 /// How long a claimed job is reserved for its worker before another may take it; longer
 /// than any job runs (the longest webhook timeout is 30 s).
@@ -97,7 +99,7 @@ impl Builder {
     /// that fails is run again job by job with it.
     pub fn batch_handler<F, Fut>(mut self, kind: &'static str, f: F) -> Self
     where
-        F: Fn(Engine, Vec<Job>) -> Fut + Send + Sync + 'static,
+        F: Fn(Engine, Arc<[Job]>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         self.batches.insert(kind, Arc::new(move |e, j| Box::pin(f(e, j))));
@@ -176,6 +178,7 @@ impl Scheduler {
 
     async fn run_batch(&self, f: BatchFn, jobs: Vec<Job>) {
         let seqs: Vec<i64> = jobs.iter().map(|j| j.seq).collect();
+        let jobs: Arc<[Job]> = jobs.into();
         let result = match f(self.engine.clone(), jobs.clone()).await {
             Ok(cs) => {
                 let had_jobs = adds_jobs(&cs);
@@ -191,8 +194,8 @@ impl Scheduler {
             // One job of the batch may be the cause (a document changed meanwhile): each
             // runs again on its own, with its own retries.
             tracing::debug!(%error, jobs = jobs.len(), "batch failed; running its jobs one by one");
-            for job in jobs {
-                self.run_job(job).await;
+            for job in jobs.iter() {
+                self.run_job(job.clone()).await;
             }
         }
     }

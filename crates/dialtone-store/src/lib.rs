@@ -583,11 +583,11 @@ impl Store {
                         // with an empty page cache, read again with `pread`. Rolled back
                         // when dropped.
                         let _snapshot = (missing.len() > 1).then(|| c.unchecked_transaction()).transpose()?;
+                        use rusqlite::OptionalExtension;
+                        let mut get = c.prepare_cached(SQLITE_GET_DOC)?;
                         missing
                             .into_iter()
-                            .map(|(at, id)| {
-                                Ok((at, sqlite::query_opt(c, SQLITE_GET_DOC, (&k, &id), sqlite::doc_text_from_row)?))
-                            })
+                            .map(|(at, id)| Ok((at, get.query_row((&k, &id), sqlite::doc_text_from_row).optional()?)))
                             .collect::<Result<Vec<_>>>()
                     })
                     .await?;

@@ -519,7 +519,7 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     // Sent at once: the step writes its webhook's first attempt's job.
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    let cs = step_batch(engine.clone(), jobs.clone().into()).await.unwrap();
     assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 1), "{cs:?}");
     assert_eq!(cs.jobs[0].kind, "webhook.attempt");
     engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
@@ -533,7 +533,7 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].payload.value()["message_id"], scheduled.as_str());
-    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    let cs = step_batch(engine.clone(), jobs.clone().into()).await.unwrap();
     assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 0), "{cs:?}");
     let (seq, handed) = &cs.replacing[0];
     assert_eq!(*seq, jobs[0].seq);
@@ -547,7 +547,7 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     engine.clock.advance(chrono::Duration::milliseconds(300));
     let jobs = claim(10).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    let cs = step_batch(engine.clone(), jobs.clone()).await.unwrap();
+    let cs = step_batch(engine.clone(), jobs.clone().into()).await.unwrap();
     assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (0, 0, 1), "{cs:?}");
     let attempt = cs.jobs[0].payload.value();
     let event = &attempt["delivery"]["event"];

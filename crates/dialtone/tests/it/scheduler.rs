@@ -113,7 +113,7 @@ async fn jobs_due_together_run_as_one_batch_or_one_by_one_when_it_fails() {
             b.lock().unwrap().push(jobs.iter().map(|j| j.id.clone()).collect());
             let mode = m.load(Ordering::SeqCst);
             let mut cs = ChangeSet::new();
-            for j in &jobs {
+            for j in jobs.iter() {
                 cs = cs.insert(doc(&j.id));
             }
             if mode == 2 {
