@@ -605,10 +605,12 @@ async fn run_scheduled(database: String) -> Value {
         // scheduler. (Every 20 ms over all 100,000, the counts took 12.6 % of the process's
         // CPU while the messages fired.) Once few step jobs are left, their count is cheap,
         // and a poll every 10 ms times the last of them to a hundredth.
-        let poll = match now_ns() - fire_at < 2_000_000_000 {
-            true if all_sent.is_none() && left <= 10_000 => 10,
-            true => 100,
-            false => 250,
+        let poll = if now_ns() - fire_at >= 2_000_000_000 {
+            250
+        } else if all_sent.is_none() && left <= 10_000 {
+            10
+        } else {
+            100
         };
         tokio::time::sleep(Duration::from_millis(poll)).await;
     }
