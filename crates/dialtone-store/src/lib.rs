@@ -20,6 +20,7 @@
 
 mod migrate;
 mod sqlite;
+mod walbuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;

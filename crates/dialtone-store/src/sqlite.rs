@@ -347,10 +347,15 @@ fn map_write_err(e: rusqlite::Error) -> StoreError {
 fn open(path: Option<&str>) -> rusqlite::Result<Connection> {
     let c = match path {
         None => Connection::open_in_memory()?,
-        Some(p) => Connection::open_with_flags(
-            p,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?,
+        Some(p) => {
+            let flags =
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if crate::walbuf::register() {
+                Connection::open_with_flags_and_vfs(p, flags, crate::walbuf::NAME)?
+            } else {
+                Connection::open_with_flags(p, flags)?
+            }
+        }
     };
     c.busy_timeout(Duration::from_secs(10))?;
     // NORMAL in WAL mode: a commit survives a crash of the process (it is in the WAL before
