@@ -189,11 +189,16 @@ unsafe extern "C" fn write(f: *mut ffi::sqlite3_file, buf: *const c_void, n: c_i
         if !empty && follows {
             return gather(f, bytes, at, false);
         }
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xWrite.expect("a file writes"))(f, buf, n, at)
+        after_flush(f, || (inner(f).xWrite.expect("a file writes"))(f, buf, n, at))
+    }
+}
+
+/// Makes a call on the file once the gathered bytes are written (their error instead, if
+/// writing them failed).
+unsafe fn after_flush(f: *mut ffi::sqlite3_file, call: impl FnOnce() -> c_int) -> c_int {
+    match unsafe { flush(f) } {
+        ffi::SQLITE_OK => call(),
+        rc => rc,
     }
 }
 
@@ -209,43 +214,19 @@ unsafe extern "C" fn close(f: *mut ffi::sqlite3_file) -> c_int {
 }
 
 unsafe extern "C" fn read(f: *mut ffi::sqlite3_file, buf: *mut c_void, n: c_int, at: i64) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xRead.expect("a file reads"))(f, buf, n, at)
-    }
+    unsafe { after_flush(f, || (inner(f).xRead.expect("a file reads"))(f, buf, n, at)) }
 }
 
 unsafe extern "C" fn truncate(f: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xTruncate.expect("a file truncates"))(f, size)
-    }
+    unsafe { after_flush(f, || (inner(f).xTruncate.expect("a file truncates"))(f, size)) }
 }
 
 unsafe extern "C" fn sync(f: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xSync.expect("a file syncs"))(f, flags)
-    }
+    unsafe { after_flush(f, || (inner(f).xSync.expect("a file syncs"))(f, flags)) }
 }
 
 unsafe extern "C" fn file_size(f: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xFileSize.expect("a file has a size"))(f, size)
-    }
+    unsafe { after_flush(f, || (inner(f).xFileSize.expect("a file has a size"))(f, size)) }
 }
 
 unsafe extern "C" fn lock(f: *mut ffi::sqlite3_file, level: c_int) -> c_int {
@@ -261,13 +242,7 @@ unsafe extern "C" fn check_reserved_lock(f: *mut ffi::sqlite3_file, out: *mut c_
 }
 
 unsafe extern "C" fn file_control(f: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (inner(f).xFileControl.expect("a file takes controls"))(f, op, arg)
-    }
+    unsafe { after_flush(f, || (inner(f).xFileControl.expect("a file takes controls"))(f, op, arg)) }
 }
 
 unsafe extern "C" fn sector_size(f: *mut ffi::sqlite3_file) -> c_int {
@@ -278,78 +253,10 @@ unsafe extern "C" fn device_characteristics(f: *mut ffi::sqlite3_file) -> c_int 
     unsafe { (inner(f).xDeviceCharacteristics.expect("a file has characteristics"))(f) }
 }
 
-// SQLite maps shared memory and pages through the database file, never the WAL; these
-// pass the calls on all the same.
-unsafe extern "C" fn shm_map(
-    f: *mut ffi::sqlite3_file,
-    pg: c_int,
-    sz: c_int,
-    extend: c_int,
-    out: *mut *mut c_void,
-) -> c_int {
-    unsafe {
-        match inner(f).xShmMap {
-            Some(m) if inner(f).iVersion >= 2 => m(f, pg, sz, extend, out),
-            _ => ffi::SQLITE_IOERR,
-        }
-    }
-}
-
-unsafe extern "C" fn shm_lock(f: *mut ffi::sqlite3_file, offset: c_int, n: c_int, flags: c_int) -> c_int {
-    unsafe {
-        match inner(f).xShmLock {
-            Some(m) if inner(f).iVersion >= 2 => m(f, offset, n, flags),
-            _ => ffi::SQLITE_IOERR,
-        }
-    }
-}
-
-unsafe extern "C" fn shm_barrier(f: *mut ffi::sqlite3_file) {
-    unsafe {
-        if let Some(m) = inner(f).xShmBarrier
-            && inner(f).iVersion >= 2
-        {
-            m(f)
-        }
-    }
-}
-
-unsafe extern "C" fn shm_unmap(f: *mut ffi::sqlite3_file, delete: c_int) -> c_int {
-    unsafe {
-        match inner(f).xShmUnmap {
-            Some(m) if inner(f).iVersion >= 2 => m(f, delete),
-            _ => ffi::SQLITE_OK,
-        }
-    }
-}
-
-unsafe extern "C" fn fetch(f: *mut ffi::sqlite3_file, at: i64, n: c_int, out: *mut *mut c_void) -> c_int {
-    unsafe {
-        let rc = flush(f);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        match inner(f).xFetch {
-            Some(m) if inner(f).iVersion >= 3 => m(f, at, n, out),
-            _ => {
-                *out = std::ptr::null_mut();
-                ffi::SQLITE_OK
-            }
-        }
-    }
-}
-
-unsafe extern "C" fn unfetch(f: *mut ffi::sqlite3_file, at: i64, p: *mut c_void) -> c_int {
-    unsafe {
-        match inner(f).xUnfetch {
-            Some(m) if inner(f).iVersion >= 3 => m(f, at, p),
-            _ => ffi::SQLITE_OK,
-        }
-    }
-}
-
+/// Version 1: SQLite maps shared memory and pages only through the database file, never
+/// the WAL, so a WAL file needs none of the later versions' methods.
 static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
-    iVersion: 3,
+    iVersion: 1,
     xClose: Some(close),
     xRead: Some(read),
     xWrite: Some(write),
@@ -362,12 +269,12 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xFileControl: Some(file_control),
     xSectorSize: Some(sector_size),
     xDeviceCharacteristics: Some(device_characteristics),
-    xShmMap: Some(shm_map),
-    xShmLock: Some(shm_lock),
-    xShmBarrier: Some(shm_barrier),
-    xShmUnmap: Some(shm_unmap),
-    xFetch: Some(fetch),
-    xUnfetch: Some(unfetch),
+    xShmMap: None,
+    xShmLock: None,
+    xShmBarrier: None,
+    xShmUnmap: None,
+    xFetch: None,
+    xUnfetch: None,
 };
 
 #[cfg(test)]
