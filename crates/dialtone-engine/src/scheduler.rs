@@ -36,7 +36,7 @@ type BatchFn = Arc<dyn Fn(Engine, Arc<[Job]>) -> BoxFut + Send + Sync>;
 /// than any job runs (the longest webhook timeout is 30 s).
 const LEASE: Duration = Duration::from_secs(45);
 /// Jobs one worker runs at once.
-const MAX_IN_FLIGHT: usize = 1024;
+pub const MAX_IN_FLIGHT: usize = 1024;
 /// How often an idle worker looks for jobs written by other processes.
 const POLL: Duration = Duration::from_millis(200);
 /// The least time between two claims of a worker when the first did not fill its batch

@@ -36,9 +36,12 @@ pub struct Worker {
 
 impl Worker {
     pub fn new() -> Arc<Worker> {
+        // As many idle connections per host as attempts can be in flight: with fewer, a
+        // burst of attempts to one application opened connections that the pool then
+        // closed, and the next burst opened them again.
         let http = reqwest::Client::builder()
             .user_agent("telnyx-webhooks")
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(dialtone_engine::scheduler::MAX_IN_FLIGHT)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("HTTP client");
