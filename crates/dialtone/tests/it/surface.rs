@@ -116,3 +116,123 @@ async fn the_bulk_update_alias_reaches_the_same_operation() {
     }
     assert_eq!(s.get("/v2/messaging_numbers/bulk_updates/nope").await.status, 404);
 }
+
+/// The properties the spec names for an operation's JSON request body (through `$ref`,
+/// `allOf`, `oneOf` and `anyOf`).
+fn body_properties(spec: &serde_json::Value, schema: &serde_json::Value, out: &mut Vec<String>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return body_properties(spec, &spec["components"]["schemas"][name], out, depth + 1);
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for s in schema[key].as_array().into_iter().flatten() {
+            body_properties(spec, s, out, depth + 1);
+        }
+    }
+    for name in schema["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+}
+
+/// Every operation, fed bodies of the wrong shape and every property of its request body
+/// with values of the wrong type (or out of any range), on ids that exist and ids that do
+/// not: always an answer in the Telnyx format, never a 5xx (the harness checks both on
+/// every response).
+#[tokio::test]
+async fn wrong_bodies_and_wrong_values_never_answer_5xx() {
+    let s = Server::start().await;
+    let spec: serde_json::Value = serde_json::from_str(dialtone_api::ops::SPEC).unwrap();
+    // Real ids for the path parameters that name things this account can have.
+    let account = s.post("/v2/managed_accounts", json!({"business_name": "Sweep"})).await;
+    let account = account.body["data"]["id"].as_str().expect(&account.text).to_owned();
+    let profile = s.post("/v2/messaging_profiles", json!({"name": "sweep", "whitelisted_destinations": ["US"]})).await;
+    let profile = profile.body["data"]["id"].as_str().expect(&profile.text).to_owned();
+    let room = s.post("/v2/rooms", json!({"unique_name": "sweep"})).await;
+    let room = room.body["data"]["id"].as_str().expect(&room.text).to_owned();
+    let real = |param: &str| -> Option<&str> {
+        match param {
+            "id" | "managed_account_id" => Some(&account),
+            "messaging_profile_id" | "profile_id" => Some(&profile),
+            "room_id" => Some(&room),
+            _ => None,
+        }
+    };
+    let wrong: Vec<serde_json::Value> = vec![
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(18446744073709551615u64),
+        json!(1.5e300),
+        json!(""),
+        json!("x".repeat(5000)),
+        json!("\u{1F4A9}\u{0000}"),
+        json!([]),
+        json!([json!({})]),
+        json!({"nested": {"deeper": [1, "two", null]}}),
+    ];
+    let mut requests = 0;
+    let mut statuses = std::collections::BTreeMap::new();
+    for op in dialtone_api::ops::all() {
+        let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+        let params: Vec<&str> =
+            op.path.split('/').filter_map(|seg| seg.strip_prefix('{').and_then(|p| p.strip_suffix('}'))).collect();
+        let with = |use_real: bool| {
+            let mut path = format!("/v2{}", op.path);
+            for p in &params {
+                let id = if use_real { real(p).unwrap_or("00000000-0000-0000-0000-000000000000") } else { "nope" };
+                path = path.replace(&format!("{{{p}}}"), id);
+            }
+            path
+        };
+        let paths = if params.is_empty() { vec![with(true)] } else { vec![with(true), with(false)] };
+        let op_spec = &spec["paths"][&op.path][op.method.to_lowercase()];
+        let mut request_body = &op_spec["requestBody"];
+        if let Some(r) = request_body["$ref"].as_str() {
+            request_body = &spec["components"]["requestBodies"][r.trim_start_matches("#/components/requestBodies/")];
+        }
+        let content = &request_body["content"]["application/json"];
+        let mut props = Vec::new();
+        body_properties(&spec, &content["schema"], &mut props, 0);
+        // The spec's example of the body, where it has one: each wrong value goes in it, so
+        // that it is the one thing wrong.
+        let example = [&content["example"], &content["schema"]["example"]]
+            .into_iter()
+            .chain(content["examples"].as_object().into_iter().flat_map(|e| e.values()).map(|e| &e["value"]))
+            .find(|e| e.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        if op.method == "DELETE" || op.method == "GET" {
+            // Query strings instead of bodies: pages and filters of the wrong type.
+            for path in &paths {
+                for q in ["page[size]=-1", "page[number]=x", "page[size]=99999999999999999999", "filter[x][y][z]=1"] {
+                    s.send(method.clone(), &format!("{path}?{q}"), None).await;
+                    requests += 1;
+                }
+            }
+            continue;
+        }
+        for path in &paths {
+            for body in [b"{".as_slice(), b"[]", b"\"text\"", b"null", b"{}", b"{\"a\":1}\x00"] {
+                s.send_raw(method.clone(), path, Some("application/json"), body.to_vec()).await;
+                requests += 1;
+            }
+            for prop in &props {
+                for value in &wrong {
+                    let mut body = example.clone();
+                    body[prop.as_str()] = value.clone();
+                    let r = s.send(method.clone(), path, Some(body)).await;
+                    *statuses.entry(r.status).or_insert(0) += 1;
+                    requests += 1;
+                }
+            }
+        }
+    }
+    // Most wrong values reach validation (422), not only the lookup of a missing id (404).
+    let invalid = statuses.get(&422).copied().unwrap_or(0);
+    assert!(requests > 10_000 && invalid * 2 > requests, "{requests} requests: {statuses:?}");
+}
