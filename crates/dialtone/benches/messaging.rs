@@ -940,7 +940,14 @@ fn first(backends: &[Backend], phase: fn(&Backend) -> &Option<Result<Value, Stri
     backends.iter().find_map(|b| phase(b).as_ref().and_then(|r| r.as_ref().ok()))
 }
 
-fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &str, write: bool) -> String {
+fn section(
+    backends: &[Backend],
+    load_before: &str,
+    load_after: &str,
+    yardstick: (f64, f64),
+    pg_note: &str,
+    write: bool,
+) -> String {
     let root = workspace_root();
     let root = root.to_str().unwrap_or(".");
     let commit = sh("git", &["-C", root, "rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
@@ -969,6 +976,11 @@ fn section(backends: &[Backend], load_before: &str, load_after: &str, pg_note: &
     s.push_str(&format!("- Date: {date}\n"));
     s.push_str(&format!("- Commit: `{commit}`{}\n", if dirty { " (plus uncommitted changes)" } else { "" }));
     s.push_str(&format!("- Machine: {}; load average before the run: {load_before}, after: {load_after}\n", machine()));
+    s.push_str(&format!(
+        "- Machine speed: a fixed single-threaded loop (`cpu_yardstick_ms` in the benches' common module) took {:.0} ms before the run and {:.0} ms after; \
+         the figures below follow it (lower is faster)\n",
+        yardstick.0, yardstick.1
+    ));
     s.push_str(&format!(
         "- Setup: one process per backend and measurement, holding Dialtone (started with `dialtone::start`, {workers} scheduler worker(s), as `dialtone serve` runs by default), \
          a receiver (axum, answers 200 at once) and the load; all on 127.0.0.1, sharing the cores. A messaging profile with one bought US number, \
@@ -1025,7 +1037,8 @@ fn main() {
     let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "http,scheduled".into());
     let phases: Vec<&str> = phases.split(',').map(str::trim).filter(|p| *p == "http" || *p == "scheduled").collect();
     let load_before = loadavg();
-    eprintln!("messaging benchmark; load average {load_before}");
+    let yardstick_before = cpu_yardstick_ms();
+    eprintln!("messaging benchmark; load average {load_before}; yardstick {yardstick_before:.0} ms");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let mut backends = Vec::new();
 
@@ -1098,7 +1111,8 @@ fn main() {
     }
 
     let load_after = loadavg();
-    let text = section(&backends, &load_before, &load_after, &pg_note, write);
+    let yardstick = (yardstick_before, cpu_yardstick_ms());
+    let text = section(&backends, &load_before, &load_after, yardstick, &pg_note, write);
     println!("{text}");
     if write {
         common::write_section(&text, SECTION, AFTER_SECTION, ANALYSIS);

@@ -123,6 +123,27 @@ pub fn machine() -> String {
     format!("{cores} cores, {:.1} GiB memory, CPU `{cpu}`, Linux {}", mem_kb / 1024.0 / 1024.0, kernel.trim())
 }
 
+/// How long a fixed single-threaded integer loop takes here, in milliseconds (the median of
+/// five): the same code's figures follow this machine's speed, which on shared machines
+/// changes from one hour to the next, so a run carries its own yardstick.
+pub fn cpu_yardstick_ms() -> f64 {
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            for _ in 0..50_000_000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+            }
+            std::hint::black_box(x);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[2]
+}
+
 pub fn loadavg() -> String {
     let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
