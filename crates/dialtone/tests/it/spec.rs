@@ -4,9 +4,22 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-fn spec() -> &'static Value {
+/// The embedded OpenAPI subset, parsed once.
+pub fn spec() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| serde_json::from_str(dialtone_api::ops::SPEC).unwrap())
+}
+
+/// `v`, or what its `$ref` (`#/components/{section}/{name}`) names, followed to the end.
+pub fn resolve(v: &Value) -> &Value {
+    let mut v = v;
+    for _ in 0..16 {
+        let Some(r) = v["$ref"].as_str() else { break };
+        let mut parts = r.trim_start_matches("#/components/").splitn(2, '/');
+        let (section, name) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+        v = &spec()["components"][section][name];
+    }
+    v
 }
 
 type CacheKey = (String, String, u16);
@@ -47,11 +60,7 @@ fn response_schema(method: &str, template: &str, status: u16) -> Option<Value> {
     let responses = &op["responses"];
     let key = status.to_string();
     let family = format!("{}XX", status / 100);
-    let mut resp = responses.get(&key).or_else(|| responses.get(&family)).or_else(|| responses.get("default"))?;
-    if let Some(r) = resp.get("$ref").and_then(Value::as_str) {
-        let name = r.rsplit('/').next()?;
-        resp = &spec()["components"]["responses"][name];
-    }
+    let resp = resolve(responses.get(&key).or_else(|| responses.get(&family)).or_else(|| responses.get("default"))?);
     resp["content"]["application/json"]["schema"]
         .as_object()
         .map(|_| resp["content"]["application/json"]["schema"].clone())
