@@ -458,7 +458,7 @@ async fn run_paced(s: &Setup, url: &Arc<str>, body: &Bytes, duration: Duration) 
                     Err(_) => false,
                 };
                 if ok {
-                    lat.push(now_ns() - due);
+                    lat.push((due, now_ns() - due));
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -467,12 +467,13 @@ async fn run_paced(s: &Setup, url: &Arc<str>, body: &Bytes, duration: Duration) 
             lat
         }));
     }
-    let mut lat = Vec::new();
+    let mut timed = Vec::new();
     for t in tasks {
-        lat.extend(t.await.unwrap());
+        timed.extend(t.await.unwrap());
     }
     let elapsed = secs(now_ns() - start);
-    let lat = sorted(lat);
+    let clusters = slow_clusters(&timed, start);
+    let lat = sorted(timed.iter().map(|&(_, l)| l).collect());
     let achieved = lat.len() as f64 / elapsed;
     eprintln!(
         "   paced: {} × 200 in {elapsed:.2} s ({achieved:.0}/s), {} errors; p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} ms",
@@ -483,11 +484,42 @@ async fn run_paced(s: &Setup, url: &Arc<str>, body: &Bytes, duration: Duration) 
         pct_ms(&lat, 0.99),
         pct_ms(&lat, 1.0)
     );
+    eprintln!("   paced: {clusters}");
     json!({
         "rate": rate, "tasks": tasks_n, "ok": lat.len(), "errors": errors.load(Ordering::Relaxed),
         "elapsed": elapsed, "achieved": achieved,
         "p50": pct_ms(&lat, 0.5), "p90": pct_ms(&lat, 0.9), "p99": pct_ms(&lat, 0.99), "max": pct_ms(&lat, 1.0),
+        "slow": clusters,
     })
+}
+
+/// Where the paced run's slow requests (over the p99 target from their due time) were due: how
+/// many 100 ms windows held any, and the five that held the most, as "at +S s: N (max M
+/// ms)". Slow requests spread over the run are a server near its capacity; a few dense
+/// windows are stalls.
+fn slow_clusters(timed: &[(u64, u64)], start: u64) -> String {
+    let slow_ns = (TARGET_P99_MS * 1e6) as u64;
+    let mut windows: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+    for &(due, lat) in timed {
+        if lat > slow_ns {
+            let w = windows.entry(due.saturating_sub(start) / 100_000_000).or_default();
+            w.0 += 1;
+            w.1 = w.1.max(lat);
+        }
+    }
+    let slow: u64 = windows.values().map(|w| w.0).sum();
+    let mut top: Vec<_> = windows.iter().collect();
+    top.sort_by_key(|w| std::cmp::Reverse(w.1.0));
+    let top: Vec<String> = top
+        .iter()
+        .take(5)
+        .map(|(w, (n, max))| format!("at +{:.1} s: {n} (max {:.0} ms)", **w as f64 / 10.0, *max as f64 / 1e6))
+        .collect();
+    format!(
+        "{slow} requests over {TARGET_P99_MS} ms, in {} windows of 100 ms; the densest: {}",
+        windows.len(),
+        if top.is_empty() { "none".to_string() } else { top.join(", ") }
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -777,6 +809,13 @@ fn table(backends: &[Backend]) -> String {
                     mark(ok)
                 )
             },
+        ),
+        row(
+            "HTTP paced: the requests over 20 ms, and where they were due (spread out: a server near its capacity; a few dense windows: stalls)",
+            "—",
+            backends,
+            h,
+            |r| r["paced"]["slow"].as_str().unwrap_or("").to_string(),
         ),
         row("HTTP: non-200 answers / transport errors", "0 / 0", backends, h, |r| {
             format!("{} / {}", r["non200"], r["transport"])
