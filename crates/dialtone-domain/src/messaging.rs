@@ -765,6 +765,25 @@ pub mod keywords {
 mod tests {
     use super::*;
 
+    #[test]
+    fn inbound_keywords_are_the_whole_message_in_any_case() {
+        use keywords::{Keyword, classify};
+        for k in keywords::OPT_OUT {
+            assert_eq!(classify(k), Some(Keyword::OptOut), "{k}");
+            assert_eq!(classify(&format!("  {}\n", k.to_lowercase())), Some(Keyword::OptOut), "{k}");
+        }
+        for k in keywords::OPT_IN {
+            assert_eq!(classify(k), Some(Keyword::OptIn), "{k}");
+        }
+        for k in keywords::HELP {
+            assert_eq!(classify(&k.to_lowercase()), Some(Keyword::Help), "{k}");
+        }
+        assert_eq!(classify("UnStop"), Some(Keyword::OptIn));
+        for not in ["stop please", "STOPS", "don't stop", "", "START NOW", "helping"] {
+            assert_eq!(classify(not), None, "{not}");
+        }
+    }
+
     fn scheduled(outcome: carrier::Behaviour) -> Message {
         let t = DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z").unwrap().with_timezone(&Utc);
         Message {

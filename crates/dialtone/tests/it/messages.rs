@@ -391,6 +391,11 @@ async fn inbound_messages_keywords_and_opt_outs() {
     // HELP answers without opting out.
     s.post("/_dialtone/sim/messages", json!({"from": "+14155550100", "to": ours, "text": "help"})).await;
     assert_eq!(s.get("/v2/messaging_optouts").await.body["data"].as_array().unwrap().len(), 0);
+    // Another opt-out keyword, any case, and UNSTOP lifts it.
+    s.post("/_dialtone/sim/messages", json!({"from": "+14155550100", "to": ours, "text": " Unsubscribe "})).await;
+    assert_eq!(s.get("/v2/messaging_optouts").await.body["data"].as_array().unwrap().len(), 1);
+    s.post("/_dialtone/sim/messages", json!({"from": "+14155550100", "to": ours, "text": "unstop"})).await;
+    assert_eq!(s.get("/v2/messaging_optouts").await.body["data"].as_array().unwrap().len(), 0);
     // Inbound to a number nobody owns is refused.
     assert_eq!(
         s.post("/_dialtone/sim/messages", json!({"from": "+14155550100", "to": "+15005550000", "text": "x"}))
