@@ -10,7 +10,8 @@ carry those pauses (see the messaging analysis in docs/benchmarks.md).
     scripts/machine-pauses.py [SECONDS]    (default 60; run it on an otherwise idle machine)
 
 Prints, for each core, how many stops passed 5, 10, 20 and 50 ms and the longest ones, then
-the moments when every core was stopped at once for more than 5 ms.
+the moments when a stop of over 5 ms on every core overlapped, with how long the overlap
+lasted (it can be shorter than 5 ms).
 """
 
 import multiprocessing

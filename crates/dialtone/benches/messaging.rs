@@ -132,6 +132,13 @@ struct IdOnly<'a> {
     id: std::borrow::Cow<'a, str>,
 }
 
+/// The answer to a send, of which the load reads the message id.
+#[derive(serde::Deserialize, Default)]
+struct Sent<'a> {
+    #[serde(borrow)]
+    data: IdOnly<'a>,
+}
+
 async fn hook(State(rx): State<Arc<Receiver>>, body: Bytes) -> StatusCode {
     let recv = now_ns();
     let v: Hook = serde_json::from_slice(&body).unwrap_or_default();
@@ -328,11 +335,6 @@ async fn run_http(database: String) -> Value {
                         let t1 = now_ns();
                         lat.push(t1 - t0);
                         if status == 200 {
-                            #[derive(serde::Deserialize, Default)]
-                            struct Sent<'a> {
-                                #[serde(borrow)]
-                                data: IdOnly<'a>,
-                            }
                             let v: Sent = serde_json::from_slice(&bytes).unwrap_or_default();
                             ok.push((v.data.id.into_owned(), t0, t1));
                         } else {
