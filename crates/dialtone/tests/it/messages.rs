@@ -486,7 +486,8 @@ async fn group_mms_long_and_short_code_endpoints() {
 /// A scheduled message's send at its `send_at` commits the message and a job that emits
 /// its `message.sent` webhook, not the webhook itself: that job, run later, emits the
 /// event as of the send (its time, the message as sent) and schedules the next step from
-/// the send's time. A message sent at once emits its webhook in its step, as before.
+/// the send's time. A message sent at once takes its first step in the commit that creates
+/// it: its webhook's first attempt and its next step are written with it.
 #[tokio::test]
 async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     use dialtone_engine::messages::step_batch;
@@ -509,7 +510,9 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     let send_at = engine.clock.now() + chrono::Duration::minutes(10);
     let body = json!({"from": from, "to": "+15550100001", "text": "later", "send_at": send_at.to_rfc3339()});
     let scheduled = s.post("/v2/messages", body).await.body["data"]["id"].as_str().unwrap().to_owned();
+    let sent_now = engine.clock.now();
     let now_msg = s.post("/v2/messages", json!({"from": from, "to": "+15550100001", "text": "now"})).await;
+    assert_eq!(now_msg.body["data"]["to"][0]["status"], "queued", "the answer shows it queued");
     let now_msg = now_msg.body["data"]["id"].as_str().unwrap().to_owned();
     let claim = |limit| {
         let engine = engine.clone();
@@ -521,13 +524,20 @@ async fn a_scheduled_send_hands_its_webhook_to_the_next_job() {
     };
     let seqs = |jobs: &[dialtone_store::Job]| jobs.iter().map(|j| j.seq).collect::<Vec<_>>();
 
-    // Sent at once: the step writes its webhook's first attempt's job.
-    let jobs = claim(10).await;
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
-    let cs = step_batch(engine.clone(), jobs.clone().into()).await.unwrap();
-    assert_eq!((cs.updates.len(), cs.inserts.len(), cs.jobs.len()), (1, 0, 1), "{cs:?}");
-    assert_eq!(cs.jobs[0].kind, "webhook.attempt");
-    engine.store.apply_with_jobs_done(&cs, &seqs(&jobs)).await.unwrap();
+    // Sent at once: the send's commit took the first step. The store holds the message
+    // sent, its next step due a second later, and its webhook's first attempt as the one
+    // job due now.
+    let r = s.get(&format!("/v2/messages/{now_msg}")).await;
+    assert_eq!(r.body["data"]["to"][0]["status"], "sent", "{}", r.text);
+    let steps = engine.store.jobs_with_prefix(&format!("msg:{now_msg}:")).await.unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].payload.value()["step"], 2);
+    assert_eq!(steps[0].due_at.timestamp_millis(), (sent_now + chrono::Duration::seconds(1)).timestamp_millis());
+    assert_eq!(engine.store.due_count(engine.clock.now()).await.unwrap(), 1);
+    sched.run_due().await.unwrap();
+    let got = rx.wait_for(1).await;
+    assert_eq!(got[0].json["data"]["event_type"], "message.sent");
+    assert_eq!(got[0].json["data"]["payload"]["id"], now_msg.as_str());
     engine.clock.advance(chrono::Duration::seconds(2));
     sched.run_due().await.unwrap();
     assert_eq!(rx.wait_for(2).await.len(), 2, "message.sent and message.finalized of the first");
