@@ -28,8 +28,13 @@ pub fn sign(signer: &Signer, timestamp: i64, body: &[u8]) -> String {
     STANDARD.encode(signer.sign(&msg))
 }
 
-/// Shared by every attempt: one pooled HTTP client and the accounts' signers.
+mod http;
+
+/// Shared by every attempt: the HTTP clients and the accounts' signers.
 pub struct Worker {
+    /// Plain `http://` URLs.
+    plain: http::Client,
+    /// The rest: `https://`, and URLs the plain client does not take as they are.
     http: reqwest::Client,
     signers: Mutex<HashMap<String, Signer>>,
 }
@@ -41,11 +46,13 @@ impl Worker {
         // closed, and the next burst opened them again.
         let http = reqwest::Client::builder()
             .user_agent("telnyx-webhooks")
+            // Only a 2xx counts as delivered; a redirect is an answer like any other.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(dialtone_engine::scheduler::MAX_IN_FLIGHT)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("HTTP client");
-        Arc::new(Worker { http, signers: Mutex::new(HashMap::new()) })
+        Arc::new(Worker { plain: http::Client::default(), http, signers: Mutex::new(HashMap::new()) })
     }
 
     /// Registers the delivery handler on a scheduler builder.
@@ -138,6 +145,10 @@ impl Worker {
         body: String,
         timeout_ms: u64,
     ) -> Outcome {
+        if let Some(target) = http::Target::parse(url) {
+            let timeout = Duration::from_millis(timeout_ms);
+            return self.plain.send(method, &target, headers, body.into(), timeout).await;
+        }
         let Ok(parsed) = reqwest::Url::parse(url) else {
             return Outcome::Failed { code: errors::BAD_URL, detail: format!("'{url}' is not a valid URL") };
         };
