@@ -11,7 +11,7 @@
 //! client does not take as they are (user info, anything `http::Uri` does not parse).
 //! Neither path follows redirects: only a 2xx counts as delivered.
 
-use crate::{Outcome, error_chain};
+use crate::{Outcome, error_chain, header_excerpt};
 use bytes::Bytes;
 use dialtone_domain::webhooks::{BODY_EXCERPT, errors};
 use http_body_util::{BodyExt, Full};
@@ -154,16 +154,7 @@ impl Client {
         resp: hyper::Response<hyper::body::Incoming>,
     ) -> Outcome {
         let status = resp.status().as_u16();
-        let mut headers = Vec::new();
-        let mut size = 0;
-        for (k, v) in resp.headers() {
-            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            size += k.as_str().len() + v.len();
-            if size > BODY_EXCERPT {
-                break;
-            }
-            headers.push((k.as_str().to_owned(), v));
-        }
+        let headers = header_excerpt(resp.headers());
         let mut body = resp.into_body();
         let mut excerpt = Vec::new();
         let mut ended = false;

@@ -160,16 +160,7 @@ impl Worker {
         match req.send().await {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
-                let mut headers = Vec::new();
-                let mut size = 0;
-                for (k, v) in resp.headers() {
-                    let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                    size += k.as_str().len() + v.len();
-                    if size > webhooks::BODY_EXCERPT {
-                        break;
-                    }
-                    headers.push((k.as_str().to_owned(), v));
-                }
+                let headers = header_excerpt(resp.headers());
                 let mut excerpt = Vec::new();
                 let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
                 while excerpt.len() < webhooks::BODY_EXCERPT {
@@ -194,6 +185,22 @@ impl Worker {
             }
         }
     }
+}
+
+/// An answer's headers as the attempt's record keeps them: in order, as text, up to
+/// [`webhooks::BODY_EXCERPT`] bytes of names and values.
+fn header_excerpt(map: &hyper::HeaderMap) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let mut size = 0;
+    for (k, v) in map {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        size += k.as_str().len() + v.len();
+        if size > webhooks::BODY_EXCERPT {
+            break;
+        }
+        headers.push((k.as_str().to_owned(), v));
+    }
+    headers
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
