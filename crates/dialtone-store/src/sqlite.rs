@@ -40,10 +40,11 @@ use tokio::sync::oneshot;
 const GROUP_MAX: usize = 64;
 const STATEMENT_CACHE: usize = 64;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-/// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~16 MB
-/// of [`PAGE_SIZE`] pages, at most every [`WAL_RESTART_EVERY`] unless it reaches
-/// [`WAL_MAX_FRAMES`] (~512 MB), which bounds the WAL file under any load. The writer's
-/// checkpoint stalls commits: nearly all of it was its two fsyncs (WAL, then database),
+/// WAL frames (pages) past which the WAL is started over (see `checkpoint_loop`): ~32 MB
+/// of [`PAGE_SIZE`] pages (the count was tuned with 2 kB pages, ~16 MB, and measured again
+/// with 4 kB), at most every [`WAL_RESTART_EVERY`] unless it reaches [`WAL_MAX_FRAMES`]
+/// (~512 MB), which bounds the WAL file under any load. The writer's checkpoint stalls
+/// commits: nearly all of it was its two fsyncs (WAL, then database),
 /// which flushed everything the checkpoint thread had copied since the last full
 /// checkpoint; the checkpoint thread now syncs as it goes and catches up first
 /// (`catch_up`). Restarting every 30 s instead let the WAL grow to ~1 GB under a full
@@ -51,7 +52,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// WAL starts over by itself.
 const WAL_RESTART_FRAMES: i64 = if cfg!(test) { 256 } else { 8 * 1024 };
 const WAL_RESTART_EVERY: Duration = Duration::from_secs(1);
-const WAL_MAX_FRAMES: i64 = 256 * 1024;
+const WAL_MAX_FRAMES: i64 = 128 * 1024;
 /// Frames the writer's checkpoint is left to copy, at most, and the copies the checkpoint
 /// thread makes to get there (see `catch_up`). With 256 instead of 1,024, and one more copy
 /// after the catch-up's syncs, the writer's restart took 5.7-7.6 ms at the median instead
@@ -65,13 +66,17 @@ const CATCH_UP_ROUNDS: usize = 20;
 /// 250 MB a second, POST p99 was 65 ms at 5,700/s, and 6.5 ms without the truncation.
 const WAL_IDLE_SIZE: u64 = if cfg!(test) { 1024 * 1024 } else { 64 * 1024 * 1024 };
 
-/// The page size of a new database file. A commit writes every page it touched, whole, to
-/// the WAL, and under load most commits touch a few rows in each of many pages (a table's
-/// last leaf, each index's). With 4 kB pages (SQLite's default) the messaging benchmark
-/// wrote 52,000 frames (208 MB) a second; with 2 kB, 80,000 frames (160 MB), with the
-/// WAL's restarts shorter (7.5 ms against 10 ms on average). A message document (about a
-/// kilobyte) still fits a page. A file keeps the page size it was created with.
-const PAGE_SIZE: i64 = 2048;
+/// The page size of a new database file (SQLite's default). A commit writes every page it
+/// touched, whole, to the WAL, and under load most commits touch a few rows in each of many
+/// pages, which smaller pages keep cheaper: 2 kB pages were chosen for that, when they gave
+/// the messaging benchmark's paced POST a lower p99. Rows grew since: a message document is
+/// about 770 bytes (two to a 2 kB page, a quarter of it unused) and a webhook delivery's
+/// about 2 kB (over a 2 kB page's limit, so each took an overflow page). On 2026-12-07, in
+/// alternating runs, 4 kB pages took 9 % less process CPU over the scheduled messages'
+/// phase (the writer 11 %, the checkpoint 27 %) and the burst 0.81-0.88 s against
+/// 0.98-0.99 s, with the HTTP load's CPU a message and paced p99 unchanged (7 pairs), and
+/// the other benchmarks unchanged. A file keeps the page size it was created with.
+const PAGE_SIZE: i64 = 4096;
 
 /// Documents kept in the cache of documents read by id (a few kB each).
 const DOC_CACHE_MAX: usize = 1024;
@@ -1394,17 +1399,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_file_has_small_pages_and_an_older_file_keeps_its_own() {
+    async fn a_new_file_has_the_chosen_pages_and_an_older_file_keeps_its_own() {
         let (db, dir, _) = fresh_file();
         assert_eq!(page_size(&db).await, PAGE_SIZE);
         db.close().await;
-        // A file created with SQLite's default pages, as before, opens and keeps them.
+        // A file created with other pages (2 kB, as files made before 2026-12-07 have)
+        // opens and keeps them.
         let old = dir.join("old.db").to_string_lossy().into_owned();
         let c = Connection::open(&old).unwrap();
-        c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);").unwrap();
+        c.execute_batch("PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);").unwrap();
         drop(c);
         let db = Sqlite::open(Some(&old)).unwrap();
-        assert_eq!(page_size(&db).await, 4096);
+        assert_eq!(page_size(&db).await, 2048);
         put_setting(&db, "k".into(), "v".into()).await;
         db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
