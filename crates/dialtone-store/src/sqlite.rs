@@ -44,10 +44,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// of [`PAGE_SIZE`] pages (the count was tuned with 2 kB pages, ~16 MB, and measured again
 /// with 4 kB), at most every [`WAL_RESTART_EVERY`] unless it reaches [`WAL_MAX_FRAMES`]
 /// (~512 MB), which bounds the WAL file under any load. The writer's checkpoint stalls
-/// commits: nearly all of it was its two fsyncs (WAL, then database),
-/// which flushed everything the checkpoint thread had copied since the last full
-/// checkpoint; the checkpoint thread now syncs as it goes and catches up first
-/// (`catch_up`). Restarting every 30 s instead let the WAL grow to ~1 GB under a full
+/// commits: nearly all of it was its two fsyncs (WAL, then database), which flushed
+/// everything the checkpoint thread had copied since the last full checkpoint; the
+/// checkpoint thread now syncs as it goes and catches up first (`catch_up`). Restarting every 30 s instead let the WAL grow to ~1 GB under a full
 /// write load, where each commit and the restart itself cost more. Under a light load the
 /// WAL starts over by itself.
 const WAL_RESTART_FRAMES: i64 = if cfg!(test) { 256 } else { 8 * 1024 };
